@@ -1,0 +1,43 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# timeout: 120
+# Bad tier-pool table lines are refused with a clear error and leave
+# nothing behind.
+. "$LAB_PROJECT/tests/lib/lab.sh"
+
+dmtier_load
+meta=$(lab_tier_ssd tmeta 16)
+t0=$(lab_tier_nvme tnvme 64)
+t1=$(lab_tier_hdd thdd 64)
+len=$(dev_sectors "$t0")
+
+bad() { # PATTERN TABLE-ARGS
+	local pat=$1
+	shift
+	must_fail_with "$pat" dmsetup create bad --table "0 $len tier-pool $*"
+	dmsetup info bad >/dev/null 2>&1 && fail "device left behind after '$*'"
+	return 0
+}
+
+bad "Not enough arguments" "$meta 2048 1"
+bad "Invalid extent size" "$meta 20x48 1 $t0"
+bad "power of 2" "$meta 3000 1 $t0"
+bad "power of 2" "$meta 128 1 $t0"
+bad "power of 2" "$meta 4194304 1 $t0"
+bad "Invalid number of tiers" "$meta 2048 0 $t0"
+bad "Invalid number of tiers" "$meta 2048 9 $t0 $t1"
+bad "Invalid number of tiers" "$meta 2048 99999999999999999999 $t0"
+bad "Not enough tier devices" "$meta 2048 3 $t0 $t1"
+bad "Device given twice" "$meta 2048 2 $t0 $t0"
+bad "Device given twice" "$meta 2048 1 $meta"
+bad "Error opening device" "$meta 2048 1 /dev/nonexistent"
+bad "Too many arguments" "$meta 2048 1 $t0 0 junk"
+bad "Invalid number of feature arguments" "$meta 2048 1 $t0 1 foo"
+# A pool longer than tier 0 is refused while I/O is remapped linearly.
+must_fail_with "larger than tier 0" dmsetup create bad --table "0 $((len * 2)) tier-pool $meta 2048 1 $t0"
+
+# A good line still works afterwards.
+dm_create pool "0 $len tier-pool $meta 2048 2 $t0 $t1 0"
+must dmsetup remove pool
+dmtier_unload
+exit 0
