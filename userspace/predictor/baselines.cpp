@@ -1,0 +1,225 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "predictor/baselines.h"
+
+#include <algorithm>
+#include <numeric>
+
+namespace dmtier::predictor {
+
+void StridePredictor::observe(const Access &a)
+{
+	gap_.observe(a.time_ns);
+	if (have_) {
+		Extent d = a.extent - last_;
+		if (d == delta_) {
+			confidence_ = std::min(confidence_ + 1, 4);
+		} else {
+			delta_ = d;
+			confidence_ = 0;
+		}
+	}
+	have_ = true;
+	last_ = a.extent;
+}
+
+void StridePredictor::predict(std::size_t k, std::vector<Prediction> *out)
+{
+	out->clear();
+	if (confidence_ < 1 || delta_ == 0)
+		return;
+	double p = 0.5 + 0.1 * confidence_;
+	for (std::size_t i = 1; i <= k; ++i) {
+		out->push_back({last_ + static_cast<Extent>(i) * delta_, p, gap_.expect(i)});
+		p *= 0.9;
+	}
+}
+
+void SuccessorList::add(Extent e)
+{
+	std::size_t weakest = 0;
+	for (std::size_t i = 0; i < kSlots; ++i) {
+		if (count[i] && extent[i] == e) {
+			if (++count[i] == UINT32_MAX)
+				for (auto &c : count)
+					c /= 2;
+			return;
+		}
+		if (count[i] < count[weakest])
+			weakest = i;
+	}
+	// Replace the weakest; an established entry decays so newcomers can win.
+	if (count[weakest] > 1) {
+		--count[weakest];
+		return;
+	}
+	extent[weakest] = e;
+	count[weakest] = 1;
+}
+
+std::uint32_t SuccessorList::total() const
+{
+	return std::accumulate(count.begin(), count.end(), 0u);
+}
+
+namespace {
+
+// Appends list's entries (count >= min_count) to out as predictions.
+void emit(const SuccessorList &list, std::uint32_t min_count, std::size_t k, Extent current,
+	  const GapEstimator &gap, std::vector<Prediction> *out)
+{
+	std::array<std::size_t, SuccessorList::kSlots> order;
+	std::iota(order.begin(), order.end(), 0);
+	std::sort(order.begin(), order.end(),
+		  [&](std::size_t a, std::size_t b) { return list.count[a] > list.count[b]; });
+	double total = list.total();
+	for (std::size_t i : order) {
+		if (out->size() >= k || list.count[i] < min_count || list.count[i] == 0)
+			break;
+		if (list.extent[i] == current)
+			continue;
+		out->push_back({list.extent[i], list.count[i] / total, gap.expect(1)});
+	}
+}
+
+} // namespace
+
+void MarkovPredictor::observe(const Access &a)
+{
+	gap_.observe(a.time_ns);
+	if (have_ && a.extent != last_) {
+		auto it = table_.find(last_);
+		if (it != table_.end())
+			it->second.add(a.extent);
+		else if (table_.size() < max_states_)
+			table_[last_].add(a.extent);
+	}
+	have_ = true;
+	last_ = a.extent;
+}
+
+void MarkovPredictor::predict(std::size_t k, std::vector<Prediction> *out)
+{
+	out->clear();
+	auto it = table_.find(last_);
+	if (it != table_.end())
+		emit(it->second, 1, k, last_, gap_, out);
+}
+
+std::size_t MarkovPredictor::model_bytes() const
+{
+	return table_.size() * (sizeof(Extent) + sizeof(SuccessorList) + 2 * sizeof(void *));
+}
+
+bool LeapPredictor::trend(Extent *delta, double *share) const
+{
+	// Search windows of 4, 8, ... recent deltas for a strict majority.
+	for (std::size_t w = 4; w <= deltas_.size(); w *= 2) {
+		Extent cand = 0;
+		int votes = 0;
+		for (std::size_t i = deltas_.size() - w; i < deltas_.size(); ++i) {
+			if (votes == 0)
+				cand = deltas_[i];
+			votes += deltas_[i] == cand ? 1 : -1;
+		}
+		std::size_t n = std::count(deltas_.end() - w, deltas_.end(), cand);
+		if (2 * n > w && cand != 0) {
+			*delta = cand;
+			*share = static_cast<double>(n) / w;
+			return true;
+		}
+	}
+	return false;
+}
+
+void LeapPredictor::observe(const Access &a)
+{
+	gap_.observe(a.time_ns);
+	if (have_) {
+		deltas_.push_back(a.extent - last_);
+		if (deltas_.size() > kHistory)
+			deltas_.pop_front();
+		if (!issued_.empty()) {
+			bool hit = std::find(issued_.begin(), issued_.end(), a.extent) != issued_.end();
+			// Leap: grow the prefetch window on hits, halve it on misses.
+			depth_ = hit ? std::min<std::size_t>(depth_ * 2, 8) : std::max<std::size_t>(depth_ / 2, 1);
+		}
+	}
+	have_ = true;
+	last_ = a.extent;
+}
+
+void LeapPredictor::predict(std::size_t k, std::vector<Prediction> *out)
+{
+	out->clear();
+	Extent d;
+	double share;
+	if (trend(&d, &share)) {
+		std::size_t n = std::min(k, depth_);
+		for (std::size_t i = 1; i <= n; ++i)
+			out->push_back({last_ + static_cast<Extent>(i) * d, share, gap_.expect(i)});
+	}
+	issued_.clear();
+	for (const auto &p : *out)
+		issued_.push_back(p.extent);
+}
+
+void MithrilPredictor::observe(const Access &a)
+{
+	gap_.observe(a.time_ns);
+	for (Extent prev : recent_) {
+		if (prev == a.extent)
+			continue;
+		auto it = assoc_.find(prev);
+		if (it != assoc_.end())
+			it->second.add(a.extent);
+		else if (assoc_.size() < cfg_.max_entries)
+			assoc_[prev].add(a.extent);
+	}
+	recent_.push_back(a.extent);
+	if (recent_.size() > cfg_.lookahead)
+		recent_.pop_front();
+}
+
+void MithrilPredictor::predict(std::size_t k, std::vector<Prediction> *out)
+{
+	out->clear();
+	if (recent_.empty())
+		return;
+	auto it = assoc_.find(recent_.back());
+	if (it != assoc_.end())
+		emit(it->second, cfg_.min_support, k, recent_.back(), gap_, out);
+}
+
+std::size_t MithrilPredictor::model_bytes() const
+{
+	return assoc_.size() * (sizeof(Extent) + sizeof(SuccessorList) + 2 * sizeof(void *));
+}
+
+void OraclePredictor::observe(const Access &a)
+{
+	gap_.observe(a.time_ns);
+	// Resynchronise if the caller's stream differs from the given future.
+	if (pos_ < future_.size() && future_[pos_] == a.extent)
+		++pos_;
+	else
+		for (std::size_t i = pos_; i < future_.size(); ++i)
+			if (future_[i] == a.extent) {
+				pos_ = i + 1;
+				break;
+			}
+}
+
+void OraclePredictor::predict(std::size_t k, std::vector<Prediction> *out)
+{
+	out->clear();
+	Extent current = pos_ ? future_[pos_ - 1] : 0;
+	for (std::size_t i = pos_; i < future_.size() && out->size() < k; ++i) {
+		Extent e = future_[i];
+		if (e == current || std::any_of(out->begin(), out->end(),
+						[e](const Prediction &p) { return p.extent == e; }))
+			continue;
+		out->push_back({e, 1.0, gap_.expect(static_cast<double>(i - pos_ + 1))});
+	}
+}
+
+} // namespace dmtier::predictor

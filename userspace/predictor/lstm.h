@@ -1,0 +1,83 @@
+// SPDX-License-Identifier: GPL-2.0
+// LstmPredictor: the learned predictor. Extent deltas between consecutive
+// transitions form a vocabulary of frequent deltas plus an "other" class (as
+// in learned memory prefetchers); each step's input is (delta class, op,
+// size bucket, time-gap bucket); the output is a distribution over the next
+// delta class. Trained online with truncated BPTT and Adam.
+#pragma once
+
+#include <memory>
+#include <unordered_map>
+
+#include "predictor/lstm_net.h"
+#include "predictor/model_file.h"
+#include "predictor/predictor.h"
+
+namespace dmtier::predictor {
+
+struct LstmConfig {
+	int hidden = 32;
+	int vocab = 64;                  // output classes including "other" (class 0)
+	int bptt = 16;                   // truncation length (steps per update)
+	double learning_rate = 0.01;
+	std::uint32_t review_every = 1024; // vocabulary review / count decay period
+	std::uint64_t seed = 1;
+};
+
+int size_bucket(std::uint32_t bytes); // 0..7
+int gap_bucket(std::uint64_t gap_ns); // 0..7
+
+class LstmPredictor final : public Predictor {
+public:
+	explicit LstmPredictor(LstmConfig cfg = {});
+
+	[[nodiscard]] static Result<std::unique_ptr<LstmPredictor>> load(const std::string &path);
+	[[nodiscard]] static Result<std::unique_ptr<LstmPredictor>> from_model_file(const ModelFile &m);
+	[[nodiscard]] Status save(const std::string &path) const;
+	ModelFile to_model_file() const;
+
+	std::string_view name() const override { return "lstm"; }
+	void observe(const Access &a) override;
+	void predict(std::size_t k, std::vector<Prediction> *out) override;
+	std::size_t model_bytes() const override;
+	// Bytes of the saved model (weights and vocabulary).
+	std::size_t file_bytes() const { return encode_model_file(to_model_file()).size(); }
+
+	void set_training(bool on) { training_ = on; }
+	std::uint64_t transitions() const { return transitions_; }
+	std::uint64_t trained_transitions() const { return trained_; }
+	// Fraction of the last transitions whose extent was the top prediction.
+	double recent_top1() const { return top1_; }
+	const LstmConfig &config() const { return cfg_; }
+
+private:
+	int class_of(Extent delta);
+	void review_vocabulary();
+	void assign_slot(int slot, Extent delta);
+	void train_window();
+
+	LstmConfig cfg_;
+	LstmNet net_;
+	LstmNet::State state_;
+	std::vector<LstmNet::Step> window_; // steps since the last update
+	std::vector<int> targets_;
+	std::size_t used_ = 0;              // steps in window_
+	LstmNet::Vec grad_;
+
+	std::vector<Extent> slot_delta_;    // per class (slot 0 = other, unused)
+	std::vector<double> slot_count_;
+	std::vector<bool> slot_used_;
+	std::unordered_map<Extent, int> slot_of_;
+	std::unordered_map<Extent, double> candidates_;
+
+	Extent last_ = 0;
+	bool have_ = false;
+	bool training_ = true;
+	Extent predicted_top_ = 0;
+	bool have_top_ = false;
+	double top1_ = 0;
+	std::uint64_t transitions_ = 0, trained_ = 0;
+	GapEstimator gap_;
+};
+
+} // namespace dmtier::predictor

@@ -1,0 +1,192 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "predictor/lstm_net.h"
+
+#include <cmath>
+
+namespace dmtier::predictor {
+
+namespace {
+
+constexpr double kInitScale = 0.1;
+constexpr double kClipNorm = 5.0;
+constexpr double kBeta1 = 0.9, kBeta2 = 0.999, kEps = 1e-8;
+
+double uniform(std::uint64_t *s)
+{
+	// splitmix64
+	std::uint64_t z = (*s += 0x9e3779b97f4a7c15ULL);
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ULL;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebULL;
+	z ^= z >> 31;
+	return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0;
+}
+
+Eigen::ArrayXd sigmoid(const Eigen::ArrayXd &x) { return 1.0 / (1.0 + (-x).exp()); }
+
+} // namespace
+
+LstmNet::LstmNet(LstmShape shape, std::uint64_t seed) : shape_(shape), rng_(seed)
+{
+	const std::size_t G = 4 * shape_.hidden;
+	off_wh_ = G * shape_.inputs();
+	off_b_ = off_wh_ + G * shape_.hidden;
+	off_wy_ = off_b_ + G;
+	off_by_ = off_wy_ + static_cast<std::size_t>(shape_.classes) * shape_.hidden;
+	theta_.resize(shape_.parameters());
+	for (Eigen::Index i = 0; i < theta_.size(); ++i)
+		theta_[i] = kInitScale * uniform(&rng_);
+	// Zero biases, forget gate bias 1 (remember by default).
+	theta_.segment(off_b_, G).setZero();
+	theta_.segment(off_b_ + shape_.hidden, shape_.hidden).setConstant(1.0);
+	theta_.segment(off_by_, shape_.classes).setZero();
+	m_ = Vec::Zero(theta_.size());
+	v_ = Vec::Zero(theta_.size());
+}
+
+Eigen::Map<const LstmNet::Mat> LstmNet::wx() const
+{
+	return {theta_.data(), 4 * shape_.hidden, shape_.inputs()};
+}
+Eigen::Map<const LstmNet::Mat> LstmNet::wh() const
+{
+	return {theta_.data() + off_wh_, 4 * shape_.hidden, shape_.hidden};
+}
+Eigen::Map<const LstmNet::Vec> LstmNet::b() const
+{
+	return {theta_.data() + off_b_, 4 * shape_.hidden};
+}
+Eigen::Map<const LstmNet::Mat> LstmNet::wy() const
+{
+	return {theta_.data() + off_wy_, shape_.classes, shape_.hidden};
+}
+Eigen::Map<const LstmNet::Vec> LstmNet::by() const
+{
+	return {theta_.data() + off_by_, shape_.classes};
+}
+
+LstmNet::State LstmNet::zero_state() const
+{
+	return {Vec::Zero(shape_.hidden), Vec::Zero(shape_.hidden)};
+}
+
+void LstmNet::forward(const StepInput &in, State *s, Step *st) const
+{
+	const int H = shape_.hidden;
+	st->in = in;
+	st->h_prev = s->h;
+	st->c_prev = s->c;
+	Vec z = b() + wh() * s->h;
+	int col = 0;
+	for (int k = 0; k < 4; ++k) {
+		z += wx().col(col + in[k]);
+		col += shape_.features[k];
+	}
+	st->i = sigmoid(z.segment(0, H).array()).matrix();
+	st->f = sigmoid(z.segment(H, H).array()).matrix();
+	st->g = z.segment(2 * H, H).array().tanh().matrix();
+	st->o = sigmoid(z.segment(3 * H, H).array()).matrix();
+	st->c = st->f.cwiseProduct(s->c) + st->i.cwiseProduct(st->g);
+	st->tanh_c = st->c.array().tanh().matrix();
+	st->h = st->o.cwiseProduct(st->tanh_c);
+	Vec y = by() + wy() * st->h;
+	double mx = y.maxCoeff();
+	st->p = (y.array() - mx).exp().matrix();
+	st->p /= st->p.sum();
+	s->h = st->h;
+	s->c = st->c;
+}
+
+double LstmNet::backward(std::span<const Step> steps, std::span<const int> targets, Vec *grad) const
+{
+	const int H = shape_.hidden;
+	const int G = 4 * H;
+	const double scale = 1.0 / static_cast<double>(steps.size());
+	Eigen::Map<Mat> gwx(grad->data(), G, shape_.inputs());
+	Eigen::Map<Mat> gwh(grad->data() + off_wh_, G, H);
+	Eigen::Map<Vec> gb(grad->data() + off_b_, G);
+	Eigen::Map<Mat> gwy(grad->data() + off_wy_, shape_.classes, H);
+	Eigen::Map<Vec> gby(grad->data() + off_by_, shape_.classes);
+
+	double loss = 0;
+	Vec dh_next = Vec::Zero(H), dc_next = Vec::Zero(H), dz(G);
+	for (std::size_t t = steps.size(); t-- > 0;) {
+		const Step &s = steps[t];
+		loss -= std::log(std::max(s.p[targets[t]], 1e-300));
+		Vec dy = s.p * scale;
+		dy[targets[t]] -= scale;
+		gwy.noalias() += dy * s.h.transpose();
+		gby += dy;
+		Vec dh = wy().transpose() * dy + dh_next;
+		Vec dout = dh.cwiseProduct(s.tanh_c);
+		Vec dc = dh.cwiseProduct(s.o).cwiseProduct((1.0 - s.tanh_c.array().square()).matrix()) +
+			 dc_next;
+		dz.segment(0, H) = dc.cwiseProduct(s.g).cwiseProduct(
+			(s.i.array() * (1.0 - s.i.array())).matrix());
+		dz.segment(H, H) = dc.cwiseProduct(s.c_prev).cwiseProduct(
+			(s.f.array() * (1.0 - s.f.array())).matrix());
+		dz.segment(2 * H, H) =
+			dc.cwiseProduct(s.i).cwiseProduct((1.0 - s.g.array().square()).matrix());
+		dz.segment(3 * H, H) =
+			dout.cwiseProduct((s.o.array() * (1.0 - s.o.array())).matrix());
+		dc_next = dc.cwiseProduct(s.f);
+		gb += dz;
+		int col = 0;
+		for (int k = 0; k < 4; ++k) {
+			gwx.col(col + s.in[k]) += dz;
+			col += shape_.features[k];
+		}
+		gwh.noalias() += dz * s.h_prev.transpose();
+		dh_next.noalias() = wh().transpose() * dz;
+	}
+	return loss * scale;
+}
+
+double LstmNet::sequence_loss(const std::vector<StepInput> &in, const std::vector<int> &targets,
+			      Vec *grad) const
+{
+	State s = zero_state();
+	std::vector<Step> steps(in.size());
+	for (std::size_t t = 0; t < in.size(); ++t)
+		forward(in[t], &s, &steps[t]);
+	Vec scratch;
+	if (!grad) {
+		scratch = Vec::Zero(theta_.size());
+		grad = &scratch;
+	}
+	return backward(steps, targets, grad);
+}
+
+void LstmNet::adam_step(const Vec &grad, double lr)
+{
+	double norm = grad.norm();
+	double clip = norm > kClipNorm ? kClipNorm / norm : 1.0;
+	++t_;
+	m_ = kBeta1 * m_ + (1 - kBeta1) * clip * grad;
+	v_ = kBeta2 * v_ + (1 - kBeta2) * (clip * clip) * grad.cwiseAbs2();
+	double c1 = 1 - std::pow(kBeta1, static_cast<double>(t_));
+	double c2 = 1 - std::pow(kBeta2, static_cast<double>(t_));
+	theta_.array() -= lr * (m_.array() / c1) / ((v_.array() / c2).sqrt() + kEps);
+}
+
+void LstmNet::reset_class(int k, int input_col)
+{
+	const int H = shape_.hidden;
+	for (int j = 0; j < H; ++j) {
+		std::size_t idx = off_wy_ + static_cast<std::size_t>(j) * shape_.classes + k;
+		theta_[idx] = kInitScale * uniform(&rng_);
+		m_[idx] = v_[idx] = 0;
+	}
+	theta_[off_by_ + k] = m_[off_by_ + k] = v_[off_by_ + k] = 0;
+	for (int r = 0; r < 4 * H; ++r) {
+		std::size_t idx = static_cast<std::size_t>(input_col) * 4 * H + r;
+		theta_[idx] = kInitScale * uniform(&rng_);
+		m_[idx] = v_[idx] = 0;
+	}
+}
+
+std::size_t LstmNet::memory_bytes() const
+{
+	return sizeof(*this) + 3 * theta_.size() * sizeof(double);
+}
+
+} // namespace dmtier::predictor
