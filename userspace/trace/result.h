@@ -30,6 +30,7 @@ public:
 	const T *operator->() const { return &value(); }
 	T &operator*() & { return value(); }
 	const T &operator*() const & { return value(); }
+	T &&operator*() && { return std::move(*this).value(); }
 
 	const std::string &error() const { return std::get<1>(v_).message; }
 	Error take_error() && { return std::get<1>(std::move(v_)); }
