@@ -2,8 +2,7 @@
 /*
  * dm-tier: storage tiering with learned prefetching.
  *
- * Module entry: registers the tier-pool target (and, with later issues,
- * the tier volume target and the generic netlink family).
+ * Module entry: registers the tier-pool and tier targets.
  */
 #include <linux/module.h>
 
@@ -11,11 +10,26 @@
 
 static int __init dm_tier_init(void)
 {
-	return dm_tier_pool_register();
+	int r;
+
+	BUILD_BUG_ON(sizeof(struct dmt_block_header) != 32);
+	BUILD_BUG_ON(sizeof(struct dmt_volume_record) != 512);
+	BUILD_BUG_ON(sizeof(struct dmt_superblock) > DMT_BLOCK_SIZE);
+	BUILD_BUG_ON(sizeof(struct dmt_tier_label) > 512);
+	BUILD_BUG_ON(DMT_BLOCK_SIZE != PAGE_SIZE);
+
+	r = dm_tier_pool_register();
+	if (r)
+		return r;
+	r = dm_tier_volume_register();
+	if (r)
+		dm_tier_pool_unregister();
+	return r;
 }
 
 static void __exit dm_tier_exit(void)
 {
+	dm_tier_volume_unregister();
 	dm_tier_pool_unregister();
 }
 

@@ -2,23 +2,415 @@
 /*
  * dm-tier: the tier-pool target.
  *
- * At this stage the pool parses and validates its full table line and
- * remaps I/O linearly onto tier 0; thin extent mapping, metadata and the
- * per-volume "tier" target replace the linear remap in the next step.
+ * A pool (struct dmt_pool) outlives table reloads of its device: it is
+ * found again by the pool's mapped_device, as dm-thin does.  The pool
+ * target instance (struct pool_c) holds the devices of one table.  The
+ * pool's worker allocates extents for first writes, handles flushes and
+ * discards, and commits metadata.
  */
 #include <linux/module.h>
 #include <linux/slab.h>
 #include <linux/blkdev.h>
+#include <linux/ctype.h>
 
 #include "dm-tier.h"
 
+static DEFINE_MUTEX(dm_tier_pools_lock);
+static LIST_HEAD(dm_tier_pools);
+
+#define POOL_DEFAULT_COMMIT_MS 1000
+
 struct pool_c {
 	struct dm_target *ti;
+	struct dmt_pool *pool;
 	struct dm_dev *metadata_dev;
 	sector_t extent_sectors;
 	unsigned int nr_tiers;
 	struct dm_dev *tier_dev[DM_TIER_MAX_TIERS];
+	unsigned int commit_ms;
 };
+
+static const char *const pool_policy_names[DMT_NR_POLICIES] = {
+	[DMT_POLICY_BALANCED] = "balanced",
+	[DMT_POLICY_PERFORMANCE] = "performance-optimized",
+	[DMT_POLICY_COST] = "cost-optimized",
+	[DMT_POLICY_STRIPED] = "striped",
+};
+
+static const char *const pool_mode_names[] = {
+	[DMT_MODE_RW] = "rw", [DMT_MODE_RO] = "ro", [DMT_MODE_FAIL] = "fail",
+};
+
+/* ------------------------------------------------------------ pool state */
+
+struct dmt_volume *dmt_pool_find_volume(struct dmt_pool *pool, u32 id)
+{
+	struct dmt_volume *vol;
+
+	list_for_each_entry(vol, &pool->volumes, list)
+		if (vol->id == id)
+			return vol;
+	return NULL;
+}
+
+/*
+ * A metadata I/O error: the pool goes read-only with needs_check set (no
+ * new allocation; mapped extents still work); a second error fails it.
+ */
+void dmt_pool_error(struct dmt_pool *pool, const char *op, int r)
+{
+	enum dmt_mode mode = READ_ONCE(pool->mode);
+
+	DMERR("%s: metadata %s failed (%d): pool %s", pool->pool_md ?
+	      dm_device_name(pool->pool_md) : "?", op, r,
+	      mode == DMT_MODE_RW ? "read-only, needs_check" : "failed");
+	pool->needs_check = true;
+	WRITE_ONCE(pool->mode, mode == DMT_MODE_RW ? DMT_MODE_RO : DMT_MODE_FAIL);
+}
+
+void dmt_pool_drain_io(struct dmt_pool *pool)
+{
+	unsigned int old = pool->io_epoch;
+
+	WRITE_ONCE(pool->io_epoch, !old);
+	smp_mb();
+	wait_event(pool->drain_wait, !atomic_read(&pool->inflight[old]));
+}
+
+void dmt_remap(struct dmt_pool *pool, struct bio *bio, u64 fe, sector_t vsector)
+{
+	struct dmt_tier *t = &pool->tiers[dmt_fe_tier(fe)];
+
+	bio_set_dev(bio, t->bdev);
+	bio->bi_iter.bi_sector = DMT_TIER_DATA_OFFSET +
+		(from_pext(dmt_fe_pext(fe)) << pool->extent_shift) +
+		(vsector & (pool->extent_sectors - 1));
+}
+
+void dmt_pool_defer_bio(struct dmt_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->deferred, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	queue_work(pool->wq, &pool->worker);
+}
+
+/* -------------------------------------------------------------- worker */
+
+/* Zero the parts of a new extent that the first write does not cover. */
+static int pool_zero_around(struct dmt_pool *pool, struct block_device *bdev,
+			    sector_t pstart, sector_t off, sector_t len)
+{
+	int r = 0;
+
+	if (off)
+		r = blkdev_issue_zeroout(bdev, pstart, off, GFP_NOIO, 0);
+	if (!r && off + len < pool->extent_sectors)
+		r = blkdev_issue_zeroout(bdev, pstart + off + len,
+					 pool->extent_sectors - off - len, GFP_NOIO, 0);
+	return r;
+}
+
+/*
+ * A write to an unmapped extent: allocate, zero what the bio does not
+ * cover, publish the mapping, remap.  Returns the bio status on failure.
+ */
+static blk_status_t pool_provision(struct dmt_pool *pool, struct bio *bio,
+				   struct dmt_bio *pb)
+{
+	struct dmt_volume *vol = pb->vol;
+	dmt_vext_t ve = to_vext(pb->vsector >> pool->extent_shift);
+	sector_t off = pb->vsector & (pool->extent_sectors - 1);
+	unsigned int tier;
+	dmt_pext_t pe;
+	int r;
+
+	if (READ_ONCE(pool->mode) != DMT_MODE_RW)
+		return BLK_STS_IOERR;
+	r = dmt_vol_prepare(vol, ve, GFP_NOIO);
+	if (r)
+		return r == -ENOMEM ? BLK_STS_RESOURCE : BLK_STS_IOERR;
+	r = __dmt_alloc(pool, vol, ve, &tier, &pe);
+	if (r) {
+		if (!pool->out_of_space)
+			DMWARN("%s: out of space on every tier",
+			       dm_device_name(pool->pool_md));
+		pool->out_of_space = true;
+		pool->enospc++;
+		return BLK_STS_NOSPC;
+	}
+	r = pool_zero_around(pool, pool->tiers[tier].bdev, DMT_TIER_DATA_OFFSET +
+			     (from_pext(pe) << pool->extent_shift), off,
+			     min_t(sector_t, bio_sectors(bio), pool->extent_sectors - off));
+	if (r) {
+		__dmt_unreserve(pool, tier, pe);
+		return BLK_STS_IOERR;
+	}
+	/* dirty is set before the mapping is visible (see tier_map()). */
+	__dmt_map_insert(pool, vol, ve, tier, pe);
+	return BLK_STS_OK;
+}
+
+/* Discard: whole extents are unmapped; partial ones are passed down. */
+static void pool_discard(struct dmt_pool *pool, struct bio *bio, struct dmt_bio *pb)
+{
+	sector_t s = pb->vsector, end = s + bio_sectors(bio);
+	sector_t es = pool->extent_sectors;
+
+	while (s < end) {
+		dmt_vext_t ve = to_vext(s >> pool->extent_shift);
+		sector_t off = s & (es - 1), len = min(end - s, es - off);
+		u64 fe = dmt_lookup(pb->vol, ve);
+
+		if (dmt_fe_mapped(fe)) {
+			if (len == es && READ_ONCE(pool->mode) == DMT_MODE_RW) {
+				__dmt_map_remove(pool, pb->vol, ve);
+			} else {
+				struct block_device *bdev = pool->tiers[dmt_fe_tier(fe)].bdev;
+
+				if (bdev_max_discard_sectors(bdev))
+					blkdev_issue_discard(bdev, DMT_TIER_DATA_OFFSET +
+						(from_pext(dmt_fe_pext(fe)) << pool->extent_shift) + off,
+						len, GFP_NOIO);
+			}
+		}
+		s += len;
+	}
+}
+
+static int pool_flush_tiers(struct dmt_pool *pool)
+{
+	unsigned int i;
+	int r = 0;
+
+	for (i = 0; i < pool->nr_tiers && !r; i++)
+		r = blkdev_issue_flush(pool->tiers[i].bdev);
+	return r;
+}
+
+static void pool_worker(struct work_struct *ws)
+{
+	struct dmt_pool *pool = container_of(ws, struct dmt_pool, worker);
+	struct bio_list bios, flushes, after_commit, submit;
+	struct bio *bio;
+	blk_status_t st;
+	int r;
+
+	bio_list_init(&flushes);
+	bio_list_init(&after_commit);
+	bio_list_init(&submit);
+
+	spin_lock_irq(&pool->lock);
+	bios = pool->deferred;
+	bio_list_init(&pool->deferred);
+	spin_unlock_irq(&pool->lock);
+	if (bio_list_empty(&bios))
+		return;
+
+	mutex_lock(&pool->md_lock);
+	while ((bio = bio_list_pop(&bios))) {
+		struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+		u64 fe;
+
+		if (bio->bi_opf & REQ_PREFLUSH) {
+			bio_list_add(&flushes, bio);
+			continue;
+		}
+		if (bio_op(bio) == REQ_OP_DISCARD) {
+			pool_discard(pool, bio, pb);
+			bio_endio(bio);
+			continue;
+		}
+		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
+		if (!dmt_fe_mapped(fe)) {
+			if (bio_data_dir(bio) == READ) {
+				zero_fill_bio(bio);
+				bio_endio(bio);
+				continue;
+			}
+			st = pool_provision(pool, bio, pb);
+			if (st) {
+				bio->bi_status = st;
+				bio_endio(bio);
+				continue;
+			}
+		}
+		if (bio->bi_opf & REQ_FUA)
+			bio_list_add(&after_commit, bio);
+		else
+			bio_list_add(&submit, bio);
+	}
+
+	r = 0;
+	if (!bio_list_empty(&flushes) || !bio_list_empty(&after_commit)) {
+		if (READ_ONCE(pool->dirty) && READ_ONCE(pool->mode) == DMT_MODE_RW)
+			r = dmt_md_commit(pool);
+		else
+			r = pool_flush_tiers(pool);
+	}
+	mutex_unlock(&pool->md_lock);
+
+	bio_list_merge(&submit, &after_commit);
+	while ((bio = bio_list_pop(&submit))) {
+		struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+		u64 fe;
+
+		if (r && (bio->bi_opf & REQ_FUA)) {
+			bio_io_error(bio);
+			continue;
+		}
+		dmt_io_enter(pool, pb);
+		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
+		if (!dmt_fe_mapped(fe)) {
+			/* Discarded meanwhile: try again from the top. */
+			dmt_io_exit(pool, pb);
+			dmt_pool_defer_bio(pool, bio);
+			continue;
+		}
+		dmt_remap(pool, bio, fe, pb->vsector);
+		submit_bio_noacct(bio);
+	}
+	while ((bio = bio_list_pop(&flushes))) {
+		if (r)
+			bio_io_error(bio);
+		else
+			bio_endio(bio);
+	}
+}
+
+static void pool_commit_worker(struct work_struct *ws)
+{
+	struct dmt_pool *pool = container_of(to_delayed_work(ws), struct dmt_pool,
+					     commit_work);
+
+	mutex_lock(&pool->md_lock);
+	if (READ_ONCE(pool->dirty) && READ_ONCE(pool->mode) == DMT_MODE_RW)
+		dmt_md_commit(pool);
+	mutex_unlock(&pool->md_lock);
+	queue_delayed_work(pool->wq, &pool->commit_work, pool->commit_interval);
+}
+
+/* ----------------------------------------------------- pool lifetime */
+
+static void pool_free_volumes(struct dmt_pool *pool)
+{
+	struct dmt_volume *vol, *tmp;
+
+	list_for_each_entry_safe(vol, tmp, &pool->volumes, list) {
+		list_del(&vol->list);
+		dmt_vol_free_map(vol);
+		kfree(vol);
+	}
+	pool->nr_volumes = 0;
+}
+
+static void pool_destroy(struct dmt_pool *pool)
+{
+	unsigned int i;
+
+	if (pool->wq) {
+		cancel_delayed_work_sync(&pool->commit_work);
+		flush_workqueue(pool->wq);
+		destroy_workqueue(pool->wq);
+	}
+	if (pool->md.sb) {
+		mutex_lock(&pool->md_lock);
+		if (READ_ONCE(pool->dirty) && pool->mode == DMT_MODE_RW)
+			dmt_md_commit(pool);
+		mutex_unlock(&pool->md_lock);
+	}
+	pool_free_volumes(pool);
+	for (i = 0; i < DM_TIER_MAX_TIERS; i++)
+		dmt_tier_free_maps(&pool->tiers[i]);
+	dmt_md_close(pool);
+	kfree(pool);
+}
+
+static struct dmt_pool *pool_create(struct mapped_device *pool_md,
+				    struct pool_c *pc, char **error)
+{
+	struct block_device *tiers[DM_TIER_MAX_TIERS];
+	struct dmt_pool *pool;
+	unsigned int i;
+	int r;
+
+	pool = kzalloc(sizeof(*pool), GFP_KERNEL);
+	if (!pool) {
+		*error = "Cannot allocate pool";
+		return ERR_PTR(-ENOMEM);
+	}
+	pool->pool_md = pool_md;
+	pool->extent_sectors = pc->extent_sectors;
+	pool->extent_shift = __ffs(pc->extent_sectors);
+	spin_lock_init(&pool->lock);
+	mutex_init(&pool->md_lock);
+	INIT_LIST_HEAD(&pool->volumes);
+	bio_list_init(&pool->deferred);
+	init_waitqueue_head(&pool->drain_wait);
+	INIT_WORK(&pool->worker, pool_worker);
+	INIT_DELAYED_WORK(&pool->commit_work, pool_commit_worker);
+	pool->commit_interval = msecs_to_jiffies(pc->commit_ms);
+
+	pool->wq = alloc_workqueue("dm-tier-%s", WQ_MEM_RECLAIM, 0,
+				   dm_device_name(pool_md));
+	if (!pool->wq) {
+		*error = "Cannot create workqueue";
+		r = -ENOMEM;
+		goto bad;
+	}
+	for (i = 0; i < pc->nr_tiers; i++)
+		tiers[i] = pc->tier_dev[i]->bdev;
+	r = dmt_md_open(pool, pc->metadata_dev->bdev, tiers, pc->nr_tiers,
+			pc->extent_sectors, error);
+	if (r)
+		goto bad;
+	pool->ref = 1;
+	list_add(&pool->list, &dm_tier_pools);
+	return pool;
+bad:
+	pool_destroy(pool);
+	return ERR_PTR(r);
+}
+
+static struct dmt_pool *__pool_lookup(struct mapped_device *md)
+{
+	struct dmt_pool *pool;
+
+	list_for_each_entry(pool, &dm_tier_pools, list)
+		if (pool->pool_md == md)
+			return pool;
+	return NULL;
+}
+
+/* Find the pool of a pool device, for a volume; takes a reference. */
+struct dmt_pool *dmt_pool_get(struct mapped_device *pool_md)
+{
+	struct dmt_pool *pool;
+
+	mutex_lock(&dm_tier_pools_lock);
+	pool = __pool_lookup(pool_md);
+	if (pool)
+		pool->ref++;
+	mutex_unlock(&dm_tier_pools_lock);
+	return pool;
+}
+
+void dmt_pool_put(struct dmt_pool *pool)
+{
+	bool last;
+
+	mutex_lock(&dm_tier_pools_lock);
+	last = !--pool->ref;
+	if (last)
+		list_del(&pool->list);
+	mutex_unlock(&dm_tier_pools_lock);
+	if (last)
+		pool_destroy(pool);
+}
+
+/* ------------------------------------------------------ table parsing */
 
 static int pool_parse_extent_sectors(struct dm_arg_set *as, sector_t *result,
 				     char **error)
@@ -39,12 +431,15 @@ static int pool_parse_extent_sectors(struct dm_arg_set *as, sector_t *result,
 	return 0;
 }
 
-static int pool_parse_features(struct dm_arg_set *as, char **error)
+static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
+			       char **error)
 {
 	static const struct dm_arg _args[] = {
-		{0, 0, "Invalid number of feature arguments"},
+		{0, 2, "Invalid number of feature arguments"},
+		{100, 60000, "Invalid commit_interval_ms"},
 	};
 	unsigned int argc;
+	const char *name;
 	int r;
 
 	if (!as->argc)
@@ -52,7 +447,19 @@ static int pool_parse_features(struct dm_arg_set *as, char **error)
 	r = dm_read_arg_group(_args, as, &argc, error);
 	if (r)
 		return r;
-	/* No optional features are defined yet. */
+	while (argc) {
+		name = dm_shift_arg(as);
+		argc--;
+		if (!strcasecmp(name, "commit_interval_ms") && argc) {
+			r = dm_read_arg(_args + 1, as, &pc->commit_ms, error);
+			if (r)
+				return r;
+			argc--;
+		} else {
+			*error = "Unknown feature argument";
+			return -EINVAL;
+		}
+	}
 	return 0;
 }
 
@@ -103,8 +510,38 @@ static void pool_dtr(struct dm_target *ti)
 {
 	struct pool_c *pc = ti->private;
 
+	if (pc->pool) {
+		if (pc->pool->ti == ti)
+			pc->pool->ti = NULL;
+		dmt_pool_put(pc->pool);
+	}
 	pool_put_devs(pc);
 	kfree(pc);
+}
+
+/* A reload of an existing pool: same metadata device, existing tiers in order. */
+static int pool_check_reload(struct dmt_pool *pool, struct pool_c *pc, char **error)
+{
+	unsigned int i;
+
+	if (pool->md.bdev != pc->metadata_dev->bdev) {
+		*error = "Metadata device cannot change on reload";
+		return -EINVAL;
+	}
+	if (pool->extent_sectors != pc->extent_sectors) {
+		*error = "Extent size differs from the pool's";
+		return -EINVAL;
+	}
+	if (pc->nr_tiers < pool->nr_tiers) {
+		*error = "Tier device missing";
+		return -EINVAL;
+	}
+	for (i = 0; i < pool->nr_tiers; i++)
+		if (pool->tiers[i].bdev != pc->tier_dev[i]->bdev) {
+			*error = "Tier devices cannot change on reload";
+			return -EINVAL;
+		}
+	return 0;
 }
 
 /*
@@ -115,6 +552,7 @@ static void pool_dtr(struct dm_target *ti)
  *
  * extent_sectors: power of two, 256 (128 KiB) to 2097152 (1 GiB).
  * nr_tiers: 1 to DM_TIER_MAX_TIERS; tier 0 is the fastest.
+ * Features: commit_interval_ms <100..60000>.
  */
 static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 {
@@ -122,6 +560,8 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		1, DM_TIER_MAX_TIERS, "Invalid number of tiers"
 	};
 	struct dm_arg_set as = { .argc = argc, .argv = argv };
+	struct mapped_device *pool_md = dm_table_get_md(ti->table);
+	struct dmt_pool *pool;
 	struct pool_c *pc;
 	unsigned int i, nr_tiers;
 	int r;
@@ -137,6 +577,7 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		return -ENOMEM;
 	}
 	pc->ti = ti;
+	pc->commit_ms = POOL_DEFAULT_COMMIT_MS;
 
 	r = pool_get_dev(ti, pc, dm_shift_arg(&as), &pc->metadata_dev, &ti->error);
 	if (r)
@@ -158,7 +599,7 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 			goto bad;
 		pc->nr_tiers = i + 1;
 	}
-	r = pool_parse_features(&as, &ti->error);
+	r = pool_parse_features(&as, pc, &ti->error);
 	if (r)
 		goto bad;
 	if (as.argc) {
@@ -167,16 +608,24 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 		goto bad;
 	}
 
-	/* Interim linear remap onto tier 0: the target must fit on it. */
-	if (ti->len > bdev_nr_sectors(pc->tier_dev[0]->bdev)) {
-		ti->error = "Device is larger than tier 0";
-		r = -EINVAL;
-		goto bad;
+	mutex_lock(&dm_tier_pools_lock);
+	pool = __pool_lookup(pool_md);
+	if (pool) {
+		r = pool_check_reload(pool, pc, &ti->error);
+		if (!r)
+			pool->ref++;
+	} else {
+		pool = pool_create(pool_md, pc, &ti->error);
+		r = IS_ERR(pool) ? PTR_ERR(pool) : 0;
 	}
+	mutex_unlock(&dm_tier_pools_lock);
+	if (r)
+		goto bad;
+	pc->pool = pool;
 
 	ti->private = pc;
 	ti->num_flush_bios = 1;
-	ti->num_discard_bios = 1;
+	ti->flush_supported = true;
 	return 0;
 bad:
 	pool_put_devs(pc);
@@ -184,32 +633,438 @@ bad:
 	return r;
 }
 
+/* The pool device carries no data: reads see zeros, writes fail. */
 static int pool_map(struct dm_target *ti, struct bio *bio)
+{
+	if (bio->bi_opf & REQ_PREFLUSH && !bio_sectors(bio)) {
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	if (bio_op(bio) == REQ_OP_READ) {
+		zero_fill_bio(bio);
+		bio_endio(bio);
+		return DM_MAPIO_SUBMITTED;
+	}
+	return DM_MAPIO_KILL;
+}
+
+static int pool_preresume(struct dm_target *ti)
+{
+	struct pool_c *pc = ti->private;
+	struct dmt_pool *pool = pc->pool;
+	struct block_device *extra[DM_TIER_MAX_TIERS];
+	unsigned int i, n = 0;
+	char *error = NULL;
+	int r = 0;
+
+	mutex_lock(&pool->md_lock);
+	for (i = pool->nr_tiers; i < pc->nr_tiers; i++)
+		extra[n++] = pc->tier_dev[i]->bdev;
+	if (n) {
+		r = dmt_md_commit(pool);
+		if (!r)
+			r = dmt_md_add_tiers(pool, extra, n, &error);
+		if (r)
+			DMERR("%s: cannot add tiers: %s", dm_device_name(pool->pool_md),
+			      error ? error : "metadata error");
+	}
+	pool->ti = ti;
+	pool->commit_interval = msecs_to_jiffies(pc->commit_ms);
+	mutex_unlock(&pool->md_lock);
+	return r;
+}
+
+static void pool_resume(struct dm_target *ti)
 {
 	struct pool_c *pc = ti->private;
 
-	bio_set_dev(bio, pc->tier_dev[0]->bdev);
-	if (bio_sectors(bio) || op_is_zone_mgmt(bio_op(bio)))
-		bio->bi_iter.bi_sector = dm_target_offset(ti, bio->bi_iter.bi_sector);
-	return DM_MAPIO_REMAPPED;
+	mod_delayed_work(pc->pool->wq, &pc->pool->commit_work,
+			 pc->pool->commit_interval);
 }
+
+static void pool_postsuspend(struct dm_target *ti)
+{
+	struct pool_c *pc = ti->private;
+	struct dmt_pool *pool = pc->pool;
+
+	cancel_delayed_work_sync(&pool->commit_work);
+	mutex_lock(&pool->md_lock);
+	dmt_md_commit(pool);
+	mutex_unlock(&pool->md_lock);
+}
+
+/* ------------------------------------------------------------ messages */
+
+static int pool_parse_volume_id(const char *arg, u32 *id)
+{
+	unsigned int v;
+
+	if (kstrtouint(arg, 10, &v) || v > DMT_MAX_VOLUME_ID) {
+		DMWARN("invalid volume id '%s' (0 to %u)", arg, DMT_MAX_VOLUME_ID);
+		return -EINVAL;
+	}
+	*id = v;
+	return 0;
+}
+
+static struct dmt_volume *pool_volume_arg(struct dmt_pool *pool, const char *arg)
+{
+	struct dmt_volume *vol;
+	u32 id;
+
+	if (pool_parse_volume_id(arg, &id))
+		return ERR_PTR(-EINVAL);
+	vol = dmt_pool_find_volume(pool, id);
+	if (!vol) {
+		DMWARN("volume %u does not exist", id);
+		return ERR_PTR(-ENOENT);
+	}
+	return vol;
+}
+
+static int __pool_commit_or_fail(struct dmt_pool *pool)
+{
+	int r = dmt_md_commit(pool);
+
+	if (r)
+		DMWARN("%s: commit failed (%d)", dm_device_name(pool->pool_md), r);
+	return r;
+}
+
+static int pool_create_volume(struct dmt_pool *pool, const char *arg)
+{
+	struct dmt_volume_record *rec = NULL;
+	struct dmt_volume *vol;
+	unsigned int slot;
+	u32 id;
+
+	if (pool_parse_volume_id(arg, &id))
+		return -EINVAL;
+	if (dmt_pool_find_volume(pool, id)) {
+		DMWARN("volume %u exists", id);
+		return -EEXIST;
+	}
+	for (slot = 0; slot < DMT_MAX_VOLUMES; slot++) {
+		rec = dmt_md_volume_record(pool, slot);
+		if (!(le32_to_cpu(rec->flags) & DMT_VOL_IN_USE))
+			break;
+	}
+	if (slot == DMT_MAX_VOLUMES) {
+		DMWARN("no room for another volume (%u at most)", DMT_MAX_VOLUMES);
+		return -ENOSPC;
+	}
+	vol = kzalloc(sizeof(*vol), GFP_KERNEL);
+	if (!vol)
+		return -ENOMEM;
+	memset(rec, 0, sizeof(*rec));
+	rec->flags = cpu_to_le32(DMT_VOL_IN_USE | DMT_VOL_TIERING_ENABLED);
+	rec->id = cpu_to_le32(id);
+	rec->policy = cpu_to_le32(DMT_POLICY_BALANCED);
+	rec->created_generation = cpu_to_le64(pool->md.generation + 1);
+	strscpy(rec->prediction_model, "auto", sizeof(rec->prediction_model));
+	vol->id = id;
+	vol->slot = slot;
+	vol->rec = rec;
+	list_add_tail(&vol->list, &pool->volumes);
+	pool->nr_volumes++;
+	__dmt_md_dirty_volume(pool, vol);
+	return __pool_commit_or_fail(pool);
+}
+
+static int pool_delete_volume(struct dmt_pool *pool, const char *arg)
+{
+	struct dmt_volume *vol = pool_volume_arg(pool, arg);
+	u64 i, e;
+
+	if (IS_ERR(vol))
+		return PTR_ERR(vol);
+	if (vol->active) {
+		DMWARN("volume %u is active", vol->id);
+		return -EBUSY;
+	}
+	for (i = 0; i < vol->nr_chunks; i++) {
+		if (!vol->chunks[i])
+			continue;
+		for (e = 0; e < DMT_CHUNK_ENTRIES; e++)
+			__dmt_map_remove(pool, vol, to_vext((i << DMT_CHUNK_SHIFT) + e));
+	}
+	memset(vol->rec, 0, sizeof(*vol->rec));
+	__dmt_md_dirty_volume(pool, vol);
+	list_del(&vol->list);
+	pool->nr_volumes--;
+	dmt_vol_free_map(vol);
+	kfree(vol);
+	return __pool_commit_or_fail(pool);
+}
+
+static bool pool_valid_chars(const char *s, size_t max, const char *extra)
+{
+	size_t n = strlen(s);
+
+	if (!n || n >= max)
+		return false;
+	for (; *s; s++)
+		if (!isalnum(*s) && !strchr(extra, *s))
+			return false;
+	return true;
+}
+
+static int pool_set_label(struct dmt_volume *vol, const char *key, const char *value)
+{
+	struct dmt_volume_record *rec = vol->rec;
+	struct dmt_label *free_label = NULL;
+	unsigned int i;
+	const char *c;
+
+	if (!pool_valid_chars(key, DMT_LABEL_KEY_LEN, "_")) {
+		DMWARN("invalid key '%s'", key);
+		return -EINVAL;
+	}
+	for (c = key; *c; c++)
+		if (isupper(*c)) {
+			DMWARN("invalid key '%s'", key);
+			return -EINVAL;
+		}
+	if (strcmp(value, "-")) {
+		if (strlen(value) >= DMT_LABEL_VALUE_LEN) {
+			DMWARN("label value too long");
+			return -EINVAL;
+		}
+		for (c = value; *c; c++)
+			if (!isgraph(*c)) {
+				DMWARN("label value must be printable without spaces");
+				return -EINVAL;
+			}
+	}
+	for (i = 0; i < DMT_MAX_LABELS; i++) {
+		struct dmt_label *l = &rec->labels[i];
+
+		if (!l->key[0]) {
+			if (!free_label)
+				free_label = l;
+			continue;
+		}
+		if (strncmp(l->key, key, DMT_LABEL_KEY_LEN))
+			continue;
+		if (!strcmp(value, "-"))
+			memset(l, 0, sizeof(*l));
+		else
+			strscpy(l->value, value, sizeof(l->value));
+		return 0;
+	}
+	if (!strcmp(value, "-"))
+		return 0;
+	if (!free_label) {
+		DMWARN("volume %u has %u labels already", vol->id, DMT_MAX_LABELS);
+		return -ENOSPC;
+	}
+	strscpy(free_label->key, key, sizeof(free_label->key));
+	strscpy(free_label->value, value, sizeof(free_label->value));
+	return 0;
+}
+
+static int pool_set_volume(struct dmt_pool *pool, char **argv)
+{
+	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
+	const char *key = argv[1], *value = argv[2];
+	struct dmt_volume_record *rec;
+	unsigned int i;
+	int r;
+
+	if (IS_ERR(vol))
+		return PTR_ERR(vol);
+	rec = vol->rec;
+	if (!strcmp(key, "tiering_enabled")) {
+		bool on;
+
+		if (strcmp(value, "0") && strcmp(value, "1")) {
+			DMWARN("tiering_enabled takes 0 or 1");
+			return -EINVAL;
+		}
+		on = value[0] == '1';
+		rec->flags = cpu_to_le32((le32_to_cpu(rec->flags) & ~DMT_VOL_TIERING_ENABLED) |
+					 (on ? DMT_VOL_TIERING_ENABLED : 0));
+	} else if (!strcmp(key, "tiering_policy")) {
+		for (i = 0; i < DMT_NR_POLICIES; i++)
+			if (!strcmp(value, pool_policy_names[i]))
+				break;
+		if (i == DMT_NR_POLICIES) {
+			DMWARN("unknown tiering_policy '%s'", value);
+			return -EINVAL;
+		}
+		rec->policy = cpu_to_le32(i);
+	} else if (!strcmp(key, "prediction_model")) {
+		if (!pool_valid_chars(value, DMT_MODEL_LEN, "._/-")) {
+			DMWARN("invalid prediction_model '%s'", value);
+			return -EINVAL;
+		}
+		memset(rec->prediction_model, 0, sizeof(rec->prediction_model));
+		strscpy(rec->prediction_model, value, sizeof(rec->prediction_model));
+	} else {
+		r = pool_set_label(vol, key, value);
+		if (r)
+			return r;
+	}
+	__dmt_md_dirty_volume(pool, vol);
+	return __pool_commit_or_fail(pool);
+}
+
+/* set_hint <id> <begin_extent> <end_extent> <tier|-> */
+static int pool_set_hint(struct dmt_pool *pool, char **argv)
+{
+	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
+	unsigned long long begin, end;
+	unsigned int tier = 0, i, j;
+	bool clear = !strcmp(argv[3], "-");
+
+	if (IS_ERR(vol))
+		return PTR_ERR(vol);
+	if (kstrtoull(argv[1], 10, &begin) || kstrtoull(argv[2], 10, &end) ||
+	    begin >= end || end > DMT_RMAP_VE_MASK + 1) {
+		DMWARN("invalid hint range");
+		return -EINVAL;
+	}
+	if (!clear && (kstrtouint(argv[3], 10, &tier) || tier >= pool->nr_tiers)) {
+		DMWARN("invalid hint tier '%s'", argv[3]);
+		return -EINVAL;
+	}
+	/* Hints are read by the allocator under md_lock, which we hold. */
+	/* Drop the ranges the new one overlaps. */
+	for (i = j = 0; i < vol->nr_hints; i++)
+		if (vol->hints[i].end <= begin || vol->hints[i].begin >= end)
+			vol->hints[j++] = vol->hints[i];
+	vol->nr_hints = j;
+	if (!clear) {
+		if (vol->nr_hints == DMT_MAX_HINTS) {
+			DMWARN("volume %u has %u hints already", vol->id, DMT_MAX_HINTS);
+			return -ENOSPC;
+		}
+		vol->hints[vol->nr_hints++] = (struct dmt_hint){ begin, end, tier };
+	}
+	return 0;
+}
+
+static void pool_emit_volume(struct dmt_volume *vol, char *result, unsigned int maxlen)
+{
+	struct dmt_volume_record *rec = vol->rec;
+	unsigned int sz = 0, i, policy = le32_to_cpu(rec->policy);
+
+	DMEMIT("tiering_enabled=%u tiering_policy=%s prediction_model=%.*s",
+	       !!(le32_to_cpu(rec->flags) & DMT_VOL_TIERING_ENABLED),
+	       policy < DMT_NR_POLICIES ? pool_policy_names[policy] : "?",
+	       DMT_MODEL_LEN, rec->prediction_model);
+	for (i = 0; i < DMT_MAX_LABELS; i++)
+		if (rec->labels[i].key[0])
+			DMEMIT(" %.*s=%.*s", DMT_LABEL_KEY_LEN, rec->labels[i].key,
+			       DMT_LABEL_VALUE_LEN, rec->labels[i].value);
+	DMEMIT("\n");
+}
+
+static void pool_emit_stats(struct dmt_pool *pool, char *result, unsigned int maxlen)
+{
+	struct dmt_volume *vol;
+	unsigned int sz = 0, i;
+	u64 bytes = 0, mapped = 0;
+
+	list_for_each_entry(vol, &pool->volumes, list) {
+		bytes += sizeof(*vol) + dmt_vol_map_bytes(vol);
+		for (i = 0; i < pool->nr_tiers; i++)
+			mapped += vol->mapped[i];
+	}
+	for (i = 0; i < pool->nr_tiers; i++) {
+		struct dmt_tier *t = &pool->tiers[i];
+
+		bytes += t->rmap_blocks * (PAGE_SIZE + sizeof(void *)) +
+			 3 * BITS_TO_LONGS(t->nr_extents) * sizeof(long);
+	}
+	DMEMIT("mapped_extents=%llu mapping_bytes=%llu commits=%llu allocations=%llu enospc=%llu generation=%llu\n",
+	       mapped, bytes, pool->commits, pool->allocations, pool->enospc,
+	       pool->md.generation);
+}
+
+static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
+			char *result, unsigned int maxlen)
+{
+	struct pool_c *pc = ti->private;
+	struct dmt_pool *pool = pc->pool;
+	struct dmt_volume *vol;
+	int r = -EINVAL;
+
+	static const char *const changes[] = {
+		"create_volume", "delete_volume", "set_volume", "commit",
+	};
+	unsigned int i;
+
+	mutex_lock(&pool->md_lock);
+	for (i = 0; argc && i < ARRAY_SIZE(changes); i++)
+		if (!strcasecmp(argv[0], changes[i]) &&
+		    READ_ONCE(pool->mode) != DMT_MODE_RW) {
+			DMWARN("%s: pool is read-only", dm_device_name(pool->pool_md));
+			r = -EROFS;
+			goto out;
+		}
+	if (argc == 2 && !strcasecmp(argv[0], "create_volume")) {
+		r = pool_create_volume(pool, argv[1]);
+	} else if (argc == 2 && !strcasecmp(argv[0], "delete_volume")) {
+		r = pool_delete_volume(pool, argv[1]);
+	} else if (argc == 4 && !strcasecmp(argv[0], "set_volume")) {
+		r = pool_set_volume(pool, argv + 1);
+	} else if (argc == 5 && !strcasecmp(argv[0], "set_hint")) {
+		r = pool_set_hint(pool, argv + 1);
+	} else if (argc == 2 && !strcasecmp(argv[0], "get_volume")) {
+		vol = pool_volume_arg(pool, argv[1]);
+		r = PTR_ERR_OR_ZERO(vol);
+		if (!r)
+			pool_emit_volume(vol, result, maxlen);
+	} else if (argc == 1 && !strcasecmp(argv[0], "list_volumes")) {
+		unsigned int sz = 0;
+
+		list_for_each_entry(vol, &pool->volumes, list)
+			DMEMIT("%u\n", vol->id);
+		r = 0;
+	} else if (argc == 1 && !strcasecmp(argv[0], "commit")) {
+		r = __pool_commit_or_fail(pool);
+	} else if (argc == 1 && !strcasecmp(argv[0], "stats")) {
+		pool_emit_stats(pool, result, maxlen);
+		r = 0;
+	} else {
+		DMWARN("unknown message '%s' or wrong number of arguments (%u)",
+		       argc ? argv[0] : "", argc);
+	}
+out:
+	mutex_unlock(&pool->md_lock);
+	return r;
+}
+
+/* -------------------------------------------------------------- status */
 
 static void pool_status(struct dm_target *ti, status_type_t type,
 			unsigned int status_flags, char *result, unsigned int maxlen)
 {
 	struct pool_c *pc = ti->private;
+	struct dmt_pool *pool = pc->pool;
 	unsigned int sz = 0, i;
 
 	switch (type) {
 	case STATUSTYPE_INFO:
-		DMEMIT("%u", pc->nr_tiers);
+		DMEMIT("%u %llu/%llu", pool->nr_tiers, dmt_md_blocks_used(pool),
+		       pool->md.dev_blocks);
+		for (i = 0; i < pool->nr_tiers; i++)
+			DMEMIT(" %llu/%llu", pool->tiers[i].used, pool->tiers[i].nr_extents);
+		DMEMIT(" %u %s %s %s", pool->nr_volumes,
+		       pool_mode_names[READ_ONCE(pool->mode)],
+		       pool->needs_check ? "needs_check" : "-",
+		       pool->out_of_space ? "out_of_space" : "-");
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %llu %u", pc->metadata_dev->name,
 		       (unsigned long long)pc->extent_sectors, pc->nr_tiers);
 		for (i = 0; i < pc->nr_tiers; i++)
 			DMEMIT(" %s", pc->tier_dev[i]->name);
-		DMEMIT(" 0");
+		if (pc->commit_ms != POOL_DEFAULT_COMMIT_MS)
+			DMEMIT(" 2 commit_interval_ms %u", pc->commit_ms);
+		else
+			DMEMIT(" 0");
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';
@@ -221,17 +1076,26 @@ static int pool_iterate_devices(struct dm_target *ti,
 				iterate_devices_callout_fn fn, void *data)
 {
 	struct pool_c *pc = ti->private;
+	unsigned int i;
+	int r = 0;
 
-	return fn(ti, pc->tier_dev[0], 0, ti->len, data);
+	for (i = 0; i < pc->nr_tiers && !r; i++)
+		r = fn(ti, pc->tier_dev[i], 0,
+		       bdev_nr_sectors(pc->tier_dev[i]->bdev), data);
+	return r;
 }
 
 static struct target_type pool_target = {
 	.name = "tier-pool",
-	.version = {0, 1, 0},
+	.version = {0, 2, 0},
 	.module = THIS_MODULE,
 	.ctr = pool_ctr,
 	.dtr = pool_dtr,
 	.map = pool_map,
+	.preresume = pool_preresume,
+	.resume = pool_resume,
+	.postsuspend = pool_postsuspend,
+	.message = pool_message,
 	.status = pool_status,
 	.iterate_devices = pool_iterate_devices,
 };

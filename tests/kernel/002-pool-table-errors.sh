@@ -32,9 +32,9 @@ bad "Device given twice" "$meta 2048 2 $t0 $t0"
 bad "Device given twice" "$meta 2048 1 $meta"
 bad "Error opening device" "$meta 2048 1 /dev/nonexistent"
 bad "Too many arguments" "$meta 2048 1 $t0 0 junk"
-bad "Invalid number of feature arguments" "$meta 2048 1 $t0 1 foo"
-# A pool longer than tier 0 is refused while I/O is remapped linearly.
-must_fail_with "larger than tier 0" dmsetup create bad --table "0 $((len * 2)) tier-pool $meta 2048 1 $t0"
+bad "Invalid number of feature arguments" "$meta 2048 1 $t0 3 a b c"
+bad "Unknown feature argument" "$meta 2048 1 $t0 1 foo"
+bad "Invalid commit_interval_ms" "$meta 2048 1 $t0 2 commit_interval_ms 5"
 
 # A good line still works afterwards.
 dm_create pool "0 $len tier-pool $meta 2048 2 $t0 $t1 0"

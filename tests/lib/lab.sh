@@ -45,7 +45,7 @@ must_fail_with() {
 dmtier_load() {
 	[ -e "$DMTIER_KO" ] || fail "module not built: $DMTIER_KO (tools/lab build)"
 	modprobe dm-mod || fail "modprobe dm-mod"
-	modprobe dm-bufio 2>/dev/null
+	modprobe libcrc32c || fail "modprobe libcrc32c"
 	if ! grep -q '^dm_tier ' /proc/modules; then
 		insmod "$DMTIER_KO" || fail "insmod $DMTIER_KO"
 	fi
@@ -63,6 +63,8 @@ dmtier_unload() {
 # lab_tier NAME SIZE_MIB COMPLETION_NSEC [MBPS]
 # A memory-backed null_blk disk, /dev/NAME, with a fixed completion latency
 # (irqmode=2: timer) and an optional bandwidth cap.  Prints the device path.
+# LAB_TIER_MEMORY=0 makes a disk that keeps no data (writes are dropped,
+# reads return whatever): for measurements that need size, not content.
 lab_tier() {
 	local name=$1 size=$2 nsec=$3 mbps=${4:-0} d
 	[ -d /sys/kernel/config/nullb ] || modprobe null_blk nr_devices=0 ||
@@ -71,7 +73,7 @@ lab_tier() {
 	[ ! -e "$d" ] || fail "tier $name exists already"
 	mkdir "$d" || fail "cannot create null_blk $name"
 	echo "$size" >"$d/size"
-	echo 1 >"$d/memory_backed"
+	echo "${LAB_TIER_MEMORY:-1}" >"$d/memory_backed"
 	echo 2 >"$d/irqmode"
 	echo "$nsec" >"$d/completion_nsec"
 	echo 1024 >"$d/hw_queue_depth"
@@ -122,7 +124,136 @@ fio_verify() {
 	shift
 	fio --name=verify --filename="$dev" --direct=1 --ioengine=libaio \
 		--verify=crc32c --verify_fatal=1 --do_verify=1 \
-		--output-format=terse --terse-version=3 "$@" >/tmp/fio.$$ 2>&1 ||
-		{ cat /tmp/fio.$$; fail "fio verify on $dev failed"; }
-	rm -f /tmp/fio.$$
+		--output-format=terse --terse-version=3 "$@" >/tmp/fio.$BASHPID 2>&1 ||
+		{ cat /tmp/fio.$BASHPID; fail "fio verify on $dev failed"; }
+	rm -f /tmp/fio.$BASHPID
+}
+
+# fio_jobs OPTION...: one fio run, global options first, then any number of
+# "--name=JOB --filename=DEV ..." sections (they run in parallel); fails the
+# test with fio's output when fio fails (a verify mismatch included).
+fio_jobs() {
+	fio --direct=1 --ioengine=libaio --verify_state_save=0 \
+		--output-format=terse --terse-version=3 "$@" >/tmp/fio.$BASHPID 2>&1 ||
+		{ cat /tmp/fio.$BASHPID; fail "fio $* failed"; }
+	rm -f /tmp/fio.$BASHPID
+}
+
+# ------------------------------------------------ pools and volumes
+
+# dev_majmin DEV: "major:minor", as table lines print devices.
+dev_majmin() {
+	printf '%d:%d' "0x$(stat -L -c %t "$1")" "0x$(stat -L -c %T "$1")"
+}
+
+# pool_table META EXTENT_SECTORS TIER...: a tier-pool table line, its length
+# the tiers' total; $POOL_FEATURES (e.g. "2 commit_interval_ms 100") is
+# appended when set.
+pool_table() {
+	local meta=$1 ext=$2 len=0 t
+	shift 2
+	for t in "$@"; do
+		len=$((len + $(dev_sectors "$t")))
+	done
+	echo "0 $len tier-pool $meta $ext $# $*${POOL_FEATURES:+ $POOL_FEATURES}"
+}
+
+# pool_create NAME META EXTENT_SECTORS TIER...: create pool NAME or fail.
+pool_create() {
+	local name=$1 table
+	shift
+	table=$(pool_table "$@")
+	dm_create "$name" "$table" ||
+		fail "cannot create pool $name ($table): $(dmesg | tail -n 3)"
+}
+
+# pool_msg POOL WORD...: dmsetup message POOL 0 WORD... (prints the reply).
+pool_msg() {
+	local pool=$1
+	shift
+	dmsetup message "$pool" 0 "$@"
+}
+
+# vol_activate POOL ID SECTORS [NAME]: activate existing volume ID as
+# /dev/mapper/NAME (default POOL-ID), or fail.
+vol_activate() {
+	local name=${4:-$1-$2}
+	dm_create "$name" "0 $3 tier /dev/mapper/$1 $2" ||
+		fail "cannot activate volume $2 of $1 as $name: $(dmesg | tail -n 3)"
+}
+
+# vol_create POOL ID SECTORS [NAME]: create_volume ID, then vol_activate.
+vol_create() {
+	pool_msg "$1" create_volume "$2" ||
+		fail "create_volume $2 on $1 failed: $(dmesg | tail -n 3)"
+	vol_activate "$@"
+}
+
+# pool_field POOL FIELD [TIER]: one field of the pool status
+#   <nr_tiers> <meta_used>/<meta_total> <used_i>/<total_i>...
+#   <nr_volumes> <mode> <needs_check> <space>
+# FIELD: nr_tiers meta_used meta_total used total (of TIER) used_sum
+# total_sum nr_volumes mode needs_check space.
+pool_field() {
+	dmsetup status "$1" | awk -v k="$2" -v i="${3:-0}" '
+	$3 != "tier-pool" { exit 1 }
+	{
+		n = $4; split($5, m, "/"); su = 0; st = 0
+		for (j = 0; j < n; j++) { split($(6 + j), t, "/"); su += t[1]; st += t[2] }
+		split($(6 + i), t, "/")
+		if (k == "nr_tiers") v = n
+		else if (k == "meta_used") v = m[1]
+		else if (k == "meta_total") v = m[2]
+		else if (k == "used") v = t[1]
+		else if (k == "total") v = t[2]
+		else if (k == "used_sum") v = su
+		else if (k == "total_sum") v = st
+		else if (k == "nr_volumes") v = $(6 + n)
+		else if (k == "mode") v = $(7 + n)
+		else if (k == "needs_check") v = $(8 + n)
+		else if (k == "space") v = $(9 + n)
+		else exit 1
+		print v
+	}' || fail "cannot read '$2' from the status of $1: $(dmsetup status "$1" 2>&1)"
+}
+
+# vol_mapped VOLDEV TIER: mapped extents of the volume on TIER; TIER "sum"
+# for all tiers.  VOLDEV is the dm name.
+vol_mapped() {
+	dmsetup status "$1" | awk -v i="$2" '
+	$3 != "tier" { exit 1 }
+	{ if (i == "sum") { s = 0; for (j = 4; j <= NF; j++) s += $j; print s } else print $(4 + i) }' ||
+		fail "cannot read the status of volume $1: $(dmsetup status "$1" 2>&1)"
+}
+
+# pool_stat POOL KEY: one key=value word of the pool's "stats" message.
+pool_stat() {
+	pool_msg "$1" stats | tr ' ' '\n' | sed -n "s/^$2=//p" | grep . ||
+		fail "no '$2' in the stats of $1: $(pool_msg "$1" stats 2>&1)"
+}
+
+# ------------------------------------------------ data patterns
+
+# pat_make TAG BYTES: a random pattern /tmp/pat.TAG of BYTES (multiple of 4K).
+pat_make() {
+	head -c "$2" /dev/urandom >"/tmp/pat.$1" || fail "cannot make pattern $1"
+}
+
+# pat_write DEV OFFSET TAG: write pattern TAG at byte OFFSET, O_DIRECT.
+pat_write() {
+	dd if="/tmp/pat.$3" of="$1" bs=64k oflag=direct,seek_bytes seek="$2" \
+		conv=notrunc status=none 2>/dev/null
+}
+
+# pat_check DEV OFFSET TAG: succeed when DEV holds pattern TAG at OFFSET.
+pat_check() {
+	dd if="$1" bs=64k iflag=direct,skip_bytes,count_bytes skip="$2" \
+		count="$(stat -c %s "/tmp/pat.$3")" status=none 2>/dev/null |
+		cmp -s - "/tmp/pat.$3"
+}
+
+# zero_check DEV OFFSET BYTES: succeed when those bytes all read as zero.
+zero_check() {
+	dd if="$1" bs=64k iflag=direct,skip_bytes,count_bytes skip="$2" \
+		count="$3" status=none 2>/dev/null | cmp -s -n "$3" - /dev/zero
 }

@@ -1,0 +1,354 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * dm-tier: extent mapping.
+ *
+ * Each volume has a forward table (virtual extent -> tier, physical
+ * extent), two-level, allocated a page at a time where the volume has
+ * mapped extents, read locklessly by the map path.  Each tier has a reverse
+ * map (physical extent -> volume, virtual extent) kept as the metadata
+ * block images that are written at commit, and an allocation bitmap.
+ *
+ * Freed physical extents go to a tier's pending_free bitmap; a commit moves
+ * them to committing_free when it starts and releases them only once it
+ * has completed, so a freed extent is never reused before the change that
+ * freed it is durable.
+ */
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+#include <linux/bitmap.h>
+
+#include "dm-tier.h"
+
+int dmt_vol_reserve(struct dmt_volume *vol, u64 nr_extents)
+{
+	u64 nr_chunks = DIV_ROUND_UP(nr_extents, DMT_CHUNK_ENTRIES);
+	u64 **chunks;
+
+	if (nr_chunks <= vol->nr_chunks)
+		return 0;
+	chunks = kvcalloc(nr_chunks, sizeof(*chunks), GFP_KERNEL);
+	if (!chunks)
+		return -ENOMEM;
+	if (vol->chunks)
+		memcpy(chunks, vol->chunks, vol->nr_chunks * sizeof(*chunks));
+	kvfree(vol->chunks);
+	vol->chunks = chunks;
+	vol->nr_chunks = nr_chunks;
+	return 0;
+}
+
+/* Make sure the forward-table page for @ve exists. */
+int dmt_vol_prepare(struct dmt_volume *vol, dmt_vext_t ve, gfp_t gfp)
+{
+	u64 ci = from_vext(ve) >> DMT_CHUNK_SHIFT;
+	u64 *chunk;
+
+	if (ci >= vol->nr_chunks)
+		return -ERANGE;
+	if (vol->chunks[ci])
+		return 0;
+	chunk = (u64 *)get_zeroed_page(gfp);
+	if (!chunk)
+		return -ENOMEM;
+	/* Only the pool worker and (suspended) setup paths add chunks. */
+	if (cmpxchg(&vol->chunks[ci], NULL, chunk))
+		free_page((unsigned long)chunk);
+	return 0;
+}
+
+void dmt_vol_free_map(struct dmt_volume *vol)
+{
+	u64 i;
+
+	for (i = 0; i < vol->nr_chunks; i++)
+		if (vol->chunks[i])
+			free_page((unsigned long)vol->chunks[i]);
+	kvfree(vol->chunks);
+	vol->chunks = NULL;
+	vol->nr_chunks = 0;
+}
+
+u64 dmt_vol_map_bytes(struct dmt_volume *vol)
+{
+	u64 i, bytes = vol->nr_chunks * sizeof(*vol->chunks);
+
+	for (i = 0; i < vol->nr_chunks; i++)
+		if (vol->chunks[i])
+			bytes += PAGE_SIZE;
+	return bytes;
+}
+
+static u64 *dmt_fe_slot(struct dmt_volume *vol, dmt_vext_t ve)
+{
+	u64 e = from_vext(ve);
+
+	return &vol->chunks[e >> DMT_CHUNK_SHIFT][e & (DMT_CHUNK_ENTRIES - 1)];
+}
+
+u64 *dmt_rmap_entry(struct dmt_tier *t, dmt_pext_t pe)
+{
+	u64 p = from_pext(pe);
+	struct dmt_block_header *h = t->rmap[p / DMT_RMAP_PER_BLOCK];
+
+	return (u64 *)(h + 1) + p % DMT_RMAP_PER_BLOCK;
+}
+
+/* ------------------------------------------------------------ allocation */
+
+static bool __dmt_tier_has_room(struct dmt_pool *pool, unsigned int t)
+{
+	return pool->tiers[t].used < pool->tiers[t].nr_extents;
+}
+
+static int __dmt_tier_alloc(struct dmt_tier *t, dmt_pext_t *pe)
+{
+	unsigned long p;
+
+	p = find_next_zero_bit(t->alloc, t->nr_extents, t->cursor);
+	if (p >= t->nr_extents)
+		p = find_first_zero_bit(t->alloc, t->nr_extents);
+	if (p >= t->nr_extents)
+		return -ENOSPC;
+	__set_bit(p, t->alloc);
+	t->used++;
+	t->cursor = p + 1;
+	*pe = to_pext(p);
+	return 0;
+}
+
+/* Tier order of a fallback chain starting at @first: slower ones, then faster. */
+static int __dmt_alloc_from(struct dmt_pool *pool, unsigned int first,
+			    unsigned int *tier, dmt_pext_t *pe)
+{
+	int t;
+
+	for (t = first; t < pool->nr_tiers; t++)
+		if (__dmt_tier_has_room(pool, t) && !__dmt_tier_alloc(&pool->tiers[t], pe))
+			goto found;
+	for (t = (int)first - 1; t >= 0; t--)
+		if (__dmt_tier_has_room(pool, t) && !__dmt_tier_alloc(&pool->tiers[t], pe))
+			goto found;
+	return -ENOSPC;
+found:
+	*tier = t;
+	return 0;
+}
+
+static int __dmt_hint_tier(struct dmt_volume *vol, dmt_vext_t ve)
+{
+	u64 e = from_vext(ve);
+	unsigned int i;
+
+	for (i = 0; i < vol->nr_hints; i++)
+		if (e >= vol->hints[i].begin && e < vol->hints[i].end)
+			return vol->hints[i].tier;
+	return -1;
+}
+
+/*
+ * Choose and reserve a physical extent for the first write to @ve: the
+ * hint's tier, else the policy's; full tiers fall back to slower ones,
+ * then faster ones.  Caller holds pool->lock.
+ */
+int __dmt_alloc(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		unsigned int *tier, dmt_pext_t *pe)
+{
+	unsigned int n = pool->nr_tiers, first, i;
+	int hint = __dmt_hint_tier(vol, ve);
+
+	if (hint >= 0 && hint < n) {
+		first = hint;
+	} else {
+		switch (le32_to_cpu(vol->rec->policy)) {
+		case DMT_POLICY_PERFORMANCE:
+			first = 0;
+			break;
+		case DMT_POLICY_COST:
+			for (i = n; i-- > 0;)
+				if (__dmt_tier_has_room(pool, i))
+					return __dmt_alloc_from(pool, i, tier, pe);
+			return -ENOSPC;
+		case DMT_POLICY_STRIPED:
+			for (i = 0; i < n; i++) {
+				first = (vol->stripe_next + i) % n;
+				if (__dmt_tier_has_room(pool, first))
+					break;
+			}
+			vol->stripe_next = (first + 1) % n;
+			break;
+		case DMT_POLICY_BALANCED:
+		default:
+			first = n / 2;
+			break;
+		}
+	}
+	return __dmt_alloc_from(pool, first, tier, pe);
+}
+
+void __dmt_map_insert(struct dmt_pool *pool, struct dmt_volume *vol,
+		      dmt_vext_t ve, unsigned int tier, dmt_pext_t pe)
+{
+	struct dmt_tier *t = &pool->tiers[tier];
+
+	WRITE_ONCE(*dmt_rmap_entry(t, pe), cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve))));
+	__dmt_md_dirty_rmap(pool, tier, pe);
+	/* pool->dirty before the mapping: see the REQ_FUA test in tier_map(). */
+	smp_wmb();
+	WRITE_ONCE(*dmt_fe_slot(vol, ve), dmt_fe_make(tier, pe));
+	vol->mapped[tier]++;
+	pool->allocations++;
+}
+
+/* Release a reserved extent that was never mapped (zeroing failed). */
+void __dmt_unreserve(struct dmt_pool *pool, unsigned int tier, dmt_pext_t pe)
+{
+	struct dmt_tier *t = &pool->tiers[tier];
+
+	__clear_bit(from_pext(pe), t->alloc);
+	t->used--;
+}
+
+void __dmt_map_remove(struct dmt_pool *pool, struct dmt_volume *vol,
+		      dmt_vext_t ve)
+{
+	u64 *slot, fe;
+	unsigned int tier;
+	dmt_pext_t pe;
+	struct dmt_tier *t;
+
+	if (from_vext(ve) >> DMT_CHUNK_SHIFT >= vol->nr_chunks ||
+	    !vol->chunks[from_vext(ve) >> DMT_CHUNK_SHIFT])
+		return;
+	slot = dmt_fe_slot(vol, ve);
+	fe = *slot;
+	if (!dmt_fe_mapped(fe))
+		return;
+	tier = dmt_fe_tier(fe);
+	pe = dmt_fe_pext(fe);
+	t = &pool->tiers[tier];
+	WRITE_ONCE(*slot, 0);
+	WRITE_ONCE(*dmt_rmap_entry(t, pe), cpu_to_le64(DMT_RMAP_FREE));
+	__dmt_md_dirty_rmap(pool, tier, pe);
+	/* Stays allocated until the commit that frees it completes. */
+	__set_bit(from_pext(pe), t->pending_free);
+	vol->mapped[tier]--;
+}
+
+/* Returns how many extents the running commit will release. */
+u64 __dmt_commit_begin_frees(struct dmt_pool *pool)
+{
+	unsigned int i;
+	u64 n = 0;
+
+	for (i = 0; i < pool->nr_tiers; i++) {
+		struct dmt_tier *t = &pool->tiers[i];
+
+		bitmap_or(t->committing_free, t->committing_free,
+			  t->pending_free, t->nr_extents);
+		bitmap_zero(t->pending_free, t->nr_extents);
+		n += bitmap_weight(t->committing_free, t->nr_extents);
+	}
+	return n;
+}
+
+void __dmt_commit_end_frees(struct dmt_pool *pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->nr_tiers; i++) {
+		struct dmt_tier *t = &pool->tiers[i];
+		unsigned int freed = bitmap_weight(t->committing_free, t->nr_extents);
+
+		if (!freed)
+			continue;
+		bitmap_andnot(t->alloc, t->alloc, t->committing_free, t->nr_extents);
+		bitmap_zero(t->committing_free, t->nr_extents);
+		t->used -= freed;
+		pool->out_of_space = false;
+	}
+}
+
+int dmt_tier_alloc_maps(struct dmt_tier *t)
+{
+	u64 i;
+
+	t->alloc = bitmap_zalloc(t->nr_extents, GFP_KERNEL);
+	t->pending_free = bitmap_zalloc(t->nr_extents, GFP_KERNEL);
+	t->committing_free = bitmap_zalloc(t->nr_extents, GFP_KERNEL);
+	t->rmap_blocks = DIV_ROUND_UP(t->nr_extents, DMT_RMAP_PER_BLOCK);
+	t->rmap = kvcalloc(t->rmap_blocks, sizeof(*t->rmap), GFP_KERNEL);
+	if (!t->alloc || !t->pending_free || !t->committing_free || !t->rmap)
+		goto bad;
+	for (i = 0; i < t->rmap_blocks; i++) {
+		t->rmap[i] = (void *)get_zeroed_page(GFP_KERNEL);
+		if (!t->rmap[i])
+			goto bad;
+	}
+	return 0;
+bad:
+	dmt_tier_free_maps(t);
+	return -ENOMEM;
+}
+
+void dmt_tier_free_maps(struct dmt_tier *t)
+{
+	u64 i;
+
+	if (t->rmap)
+		for (i = 0; i < t->rmap_blocks; i++)
+			free_page((unsigned long)t->rmap[i]);
+	kvfree(t->rmap);
+	bitmap_free(t->alloc);
+	bitmap_free(t->pending_free);
+	bitmap_free(t->committing_free);
+	t->rmap = NULL;
+	t->alloc = t->pending_free = t->committing_free = NULL;
+}
+
+/*
+ * After the metadata is loaded: rebuild the allocation bitmaps and every
+ * volume's forward table from the reverse maps.  An entry naming an unknown
+ * volume, or a virtual extent mapped twice, means corrupt metadata.
+ */
+int dmt_rebuild_forward(struct dmt_pool *pool)
+{
+	unsigned int ti;
+	u64 p;
+	int r;
+
+	for (ti = 0; ti < pool->nr_tiers; ti++) {
+		struct dmt_tier *t = &pool->tiers[ti];
+
+		t->used = 0;
+		for (p = 0; p < t->nr_extents; p++) {
+			u64 e = le64_to_cpu(*dmt_rmap_entry(t, to_pext(p)));
+			struct dmt_volume *vol;
+			dmt_vext_t ve;
+
+			if (e == DMT_RMAP_FREE)
+				continue;
+			vol = dmt_pool_find_volume(pool, dmt_rmap_volume(e));
+			if (!vol) {
+				DMERR("tier %u extent %llu maps unknown volume %u",
+				      ti, p, dmt_rmap_volume(e));
+				return -EUCLEAN;
+			}
+			ve = to_vext(dmt_rmap_vext(e));
+			r = dmt_vol_reserve(vol, from_vext(ve) + 1);
+			if (!r)
+				r = dmt_vol_prepare(vol, ve, GFP_KERNEL);
+			if (r)
+				return r;
+			if (dmt_fe_mapped(*dmt_fe_slot(vol, ve))) {
+				DMERR("volume %u extent %llu mapped twice",
+				      vol->id, from_vext(ve));
+				return -EUCLEAN;
+			}
+			*dmt_fe_slot(vol, ve) = dmt_fe_make(ti, to_pext(p));
+			vol->mapped[ti]++;
+			__set_bit(p, t->alloc);
+			t->used++;
+		}
+	}
+	return 0;
+}
