@@ -245,7 +245,11 @@ static void pool_worker(struct work_struct *ws)
 
 	r = 0;
 	if (!bio_list_empty(&flushes) || !bio_list_empty(&after_commit)) {
-		if (READ_ONCE(pool->dirty) && READ_ONCE(pool->mode) == DMT_MODE_RW)
+		/*
+		 * In read-only mode pending changes can no longer be made
+		 * durable: flushes must fail rather than claim they are.
+		 */
+		if (READ_ONCE(pool->dirty))
 			r = dmt_md_commit(pool);
 		else
 			r = pool_flush_tiers(pool);
@@ -1014,19 +1018,21 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
 	} else if (argc == 2 && !strcasecmp(argv[0], "get_volume")) {
 		vol = pool_volume_arg(pool, argv[1]);
 		r = PTR_ERR_OR_ZERO(vol);
-		if (!r)
+		if (!r) {
 			pool_emit_volume(vol, result, maxlen);
+			r = 1;	/* result holds data */
+		}
 	} else if (argc == 1 && !strcasecmp(argv[0], "list_volumes")) {
 		unsigned int sz = 0;
 
 		list_for_each_entry(vol, &pool->volumes, list)
 			DMEMIT("%u\n", vol->id);
-		r = 0;
+		r = 1;
 	} else if (argc == 1 && !strcasecmp(argv[0], "commit")) {
 		r = __pool_commit_or_fail(pool);
 	} else if (argc == 1 && !strcasecmp(argv[0], "stats")) {
 		pool_emit_stats(pool, result, maxlen);
-		r = 0;
+		r = 1;
 	} else {
 		DMWARN("unknown message '%s' or wrong number of arguments (%u)",
 		       argc ? argv[0] : "", argc);

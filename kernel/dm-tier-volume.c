@@ -116,6 +116,12 @@ static int tier_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad_pool;
 
+	if ((ti->len - 1) >> pool->extent_shift > DMT_RMAP_VE_MASK) {
+		ti->error = "Volume too large";
+		r = -EINVAL;
+		tier_release_volume(tc);
+		goto bad_pool;
+	}
 	r = dm_set_target_max_io_len(ti, pool->extent_sectors);
 	if (r) {
 		ti->error = "Cannot set max I/O length";
