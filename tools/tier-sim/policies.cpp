@@ -1,0 +1,387 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "tier-sim/policies.h"
+
+#include <algorithm>
+#include <bit>
+#include <chrono>
+#include <cmath>
+#include <map>
+#include <set>
+
+#include "predictor/baselines.h"
+#include "predictor/heat.h"
+#include "predictor/selector.h"
+
+namespace dmtier::tiersim {
+
+using predictor::Access;
+using predictor::Prediction;
+
+const std::vector<std::string> &policy_names()
+{
+	static const std::vector<std::string> names = {
+		"lru", "smq", "fallback", "none", "stride", "markov", "leap", "mithril", "lstm", "auto", "oracle"};
+	return names;
+}
+
+void Policy::promote_lru(IdList &lru, std::uint32_t id, double now, bool prefetch, double reserve)
+{
+	Pool &pool = ctx_.pool;
+	if (!pool.can_promote(reserve)) {
+		if (!prefetch)
+			pool.deny();
+		return;
+	}
+	if (pool.full()) {
+		std::uint32_t victim = lru.back();
+		lru.remove(victim);
+		pool.demote(victim, now);
+	}
+	pool.promote(id, now, prefetch);
+	lru.push_front(id);
+}
+
+namespace {
+
+// LRU with demand promotion, optionally prefetching a predictor's top-k.
+class LruPolicy : public Policy {
+public:
+	LruPolicy(PolicyContext ctx, std::string model) : Policy(ctx), model_(std::move(model)) {}
+
+	void on_access(std::uint32_t id, std::uint64_t, bool, double now) override
+	{
+		lru_.grow(ctx_.ids.size());
+		if (ctx_.pool.resident(id))
+			lru_.touch(id);
+		else
+			promote_lru(lru_, id, now, false, demand_reserve());
+	}
+
+	void on_transition(std::uint32_t vol, const Access &a, double now) override
+	{
+		if (model_.empty() || model_ == "none")
+			return;
+		if (vol >= models_.size())
+			models_.resize(vol + 1);
+		auto &m = models_[vol];
+		if (!m)
+			m = build(vol);
+		auto t0 = std::chrono::steady_clock::now();
+		m->observe(a);
+		m->predict(ctx_.cfg.prefetch_depth, &preds_);
+		seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+		++predictions_;
+		for (const Prediction &p : preds_) {
+			if (p.probability < ctx_.cfg.prefetch_min_probability)
+				continue;
+			std::uint32_t id = ctx_.ids.get(IdMap::key(vol, p.extent));
+			ctx_.pool.grow(ctx_.ids.size());
+			lru_.grow(ctx_.ids.size());
+			if (!ctx_.pool.resident(id))
+				promote_lru(lru_, id, now, true, 0);
+		}
+	}
+
+	PolicyStats stats() const override
+	{
+		PolicyStats s;
+		s.predictions = predictions_;
+		s.predict_seconds = seconds_;
+		std::map<std::string, std::size_t> choice;
+		for (const auto &m : models_) {
+			if (!m)
+				continue;
+			++s.volumes;
+			s.model_bytes_max = std::max(s.model_bytes_max, m->model_bytes());
+			if (auto *sel = dynamic_cast<const predictor::ModelSelector *>(m.get()))
+				++choice[std::string(sel->active())];
+		}
+		for (const auto &[name, n] : choice)
+			s.selector_choice += (s.selector_choice.empty() ? "" : " ") + name + ":" +
+					     std::to_string(n);
+		return s;
+	}
+
+private:
+	// A predictive policy spends its budget on predictions first: demand
+	// promotions leave one token for the next prefetch.
+	double demand_reserve() const { return model_.empty() || model_ == "none" ? 0 : 1; }
+
+	std::unique_ptr<predictor::Predictor> build(std::uint32_t vol)
+	{
+		if (model_ == "oracle-prefetch")
+			return std::make_unique<predictor::OraclePredictor>(ctx_.future.transitions[vol]);
+		auto setting = predictor::parse_model_setting(model_);
+		auto p = predictor::make_volume_predictor(*setting);
+		return std::move(*p);
+	}
+
+	std::string model_;
+	IdList lru_;
+	std::vector<std::unique_ptr<predictor::Predictor>> models_;
+	std::vector<Prediction> preds_;
+	std::uint64_t predictions_ = 0;
+	double seconds_ = 0;
+};
+
+// smq-like: frequency levels (log2 of decayed hit counts), LRU within a
+// level; the victim is the least recent entry of the lowest level; a miss
+// is promoted when tier 0 has room or it is at least as hot as the victim.
+class SmqPolicy : public Policy {
+public:
+	explicit SmqPolicy(PolicyContext ctx) : Policy(ctx)
+	{
+		period_ = std::max<std::uint64_t>(1024, 8 * ctx.pool.capacity());
+	}
+
+	void on_access(std::uint32_t id, std::uint64_t index, bool, double now) override
+	{
+		grow(ctx_.ids.size());
+		if (index && index % period_ == 0)
+			decay();
+		hits_[id] = std::min<std::uint32_t>(hits_[id] + 1, 1u << 20);
+		++stamp_;
+		Pool &pool = ctx_.pool;
+		if (pool.resident(id)) {
+			order_.erase(keys_[id]);
+			keys_[id] = {level(id), stamp_, id};
+			order_.insert(keys_[id]);
+			return;
+		}
+		bool room = !pool.full();
+		if (!room && (hits_[id] < 2 || level(id) < std::get<0>(*order_.begin())))
+			return;
+		if (!pool.can_promote()) {
+			pool.deny();
+			return;
+		}
+		if (!room) {
+			auto victim = *order_.begin();
+			order_.erase(order_.begin());
+			pool.demote(std::get<2>(victim), now);
+		}
+		pool.promote(id, now, false);
+		keys_[id] = {level(id), stamp_, id};
+		order_.insert(keys_[id]);
+	}
+
+private:
+	using Key = std::tuple<int, std::uint64_t, std::uint32_t>;
+	int level(std::uint32_t id) const { return std::bit_width(hits_[id]); }
+	void grow(std::size_t n)
+	{
+		if (hits_.size() < n) {
+			hits_.resize(n, 0);
+			keys_.resize(n);
+		}
+	}
+	void decay()
+	{
+		for (auto &h : hits_)
+			h /= 2;
+		std::set<Key> fresh;
+		for (const auto &k : order_) {
+			std::uint32_t id = std::get<2>(k);
+			keys_[id] = {level(id), std::get<1>(k), id};
+			fresh.insert(keys_[id]);
+		}
+		order_.swap(fresh);
+	}
+
+	std::vector<std::uint32_t> hits_;
+	std::vector<Key> keys_;
+	std::set<Key> order_;
+	std::uint64_t stamp_ = 0, period_;
+};
+
+// The kernel fallback rules: periodic passes promote recently accessed
+// extents whose decayed heat score beats a threshold while tier 0 has room;
+// above the high watermark the coldest extents are demoted down to the low
+// watermark. Hysteresis: an extent is demoted only once its score fell below
+// a lower demotion score, and never in the pass that promoted it.
+class FallbackPolicy : public Policy {
+public:
+	explicit FallbackPolicy(PolicyContext ctx)
+		: Policy(ctx), heat_(heat_config(ctx.cfg, ctx.pool.capacity()))
+	{
+		period_ = ctx.cfg.fallback_period
+				  ? ctx.cfg.fallback_period
+				  : std::max<std::uint64_t>(16, ctx.pool.capacity() / 8);
+	}
+
+	void on_access(std::uint32_t id, std::uint64_t index, bool, double now) override
+	{
+		heat_.touch(id, static_cast<double>(index));
+		if (seen_.size() < ctx_.ids.size())
+			seen_.resize(ctx_.ids.size(), 0);
+		if (!ctx_.pool.resident(id) && !seen_[id]) {
+			seen_[id] = 1;
+			candidates_.push_back(id);
+		}
+		if ((index + 1) % period_ == 0)
+			pass(static_cast<double>(index), now);
+	}
+
+private:
+	static predictor::HeatForecast::Config heat_config(const SimConfig &c, std::size_t cap)
+	{
+		predictor::HeatForecast::Config h;
+		h.half_life = c.heat_half_life > 0 ? c.heat_half_life : 4.0 * std::max<std::size_t>(cap, 16);
+		h.window = h.half_life;
+		h.reference = 1.0;
+		return h;
+	}
+	void pass(double clock, double now)
+	{
+		Pool &pool = ctx_.pool;
+		std::vector<std::pair<double, std::uint32_t>> hot;
+		for (std::uint32_t id : candidates_) {
+			seen_[id] = 0;
+			double s = heat_.score(id, clock);
+			if (!pool.resident(id) && s >= ctx_.cfg.promote_score)
+				hot.emplace_back(s, id);
+		}
+		candidates_.clear();
+		std::sort(hot.rbegin(), hot.rend());
+		std::set<std::uint32_t> fresh;
+		for (auto &[s, id] : hot) {
+			if (pool.full())
+				break;
+			if (!pool.can_promote()) {
+				pool.deny();
+				break;
+			}
+			pool.promote(id, now, false);
+			resident_.push_back(id);
+			fresh.insert(id);
+		}
+		const double cap = static_cast<double>(pool.capacity());
+		if (pool.used() <= ctx_.cfg.high_watermark * cap)
+			return;
+		// Hysteresis: only extents that cooled below the demotion score go,
+		// never one promoted in this pass.
+		std::vector<std::pair<double, std::uint32_t>> cold;
+		for (std::uint32_t id : resident_) {
+			double s = heat_.score(id, clock);
+			if (!fresh.count(id) && s < ctx_.cfg.demote_score)
+				cold.emplace_back(s, id);
+		}
+		std::sort(cold.begin(), cold.end());
+		for (auto &[s, id] : cold) {
+			if (pool.used() <= ctx_.cfg.low_watermark * cap)
+				break;
+			pool.demote(id, now);
+		}
+		std::erase_if(resident_, [&](std::uint32_t id) { return !pool.resident(id); });
+	}
+
+	predictor::HeatForecast heat_;
+	std::uint64_t period_;
+	std::vector<std::uint8_t> seen_;
+	std::vector<std::uint32_t> candidates_, resident_;
+};
+
+// The reference bound: Belady replacement (evict the extent used furthest in
+// the future, admit only what is used sooner and not before a migration
+// could complete) plus perfect prefetch. Not a proof of optimality under
+// bandwidth and budget limits, but no causal policy knows more.
+class OraclePolicy : public Policy {
+public:
+	explicit OraclePolicy(PolicyContext ctx) : Policy(ctx), next_(ctx.future.first_use)
+	{
+		// Time one migration takes on idle devices.
+		const SimConfig &c = ctx.cfg;
+		double es = static_cast<double>(c.extent_size);
+		lead_ = std::max(c.tier1.latency_us * 1e-6 + es / (c.tier1.bandwidth_mb_s * 1e6),
+				 c.tier0.latency_us * 1e-6 + es / (c.tier0.bandwidth_mb_s * 1e6));
+	}
+
+	void on_access(std::uint32_t id, std::uint64_t index, bool, double now) override
+	{
+		std::uint32_t nu = ctx_.future.next_use[index];
+		if (ctx_.pool.resident(id)) {
+			order_.erase({next_[id], id});
+			order_.insert({nu, id});
+			next_[id] = nu;
+			return;
+		}
+		next_[id] = nu;
+		admit(id, now, false);
+	}
+
+	void on_transition(std::uint32_t vol, const Access &a, double now) override
+	{
+		if (vol >= models_.size())
+			models_.resize(vol + 1);
+		auto &m = models_[vol];
+		if (!m)
+			m = std::make_unique<predictor::OraclePredictor>(ctx_.future.transitions[vol]);
+		m->observe(a);
+		m->predict(ctx_.cfg.prefetch_depth, &preds_);
+		for (const Prediction &p : preds_) {
+			std::uint32_t id;
+			if (ctx_.ids.find(IdMap::key(vol, p.extent), &id) && !ctx_.pool.resident(id))
+				admit(id, now, true);
+		}
+	}
+
+private:
+	void admit(std::uint32_t id, double now, bool prefetch)
+	{
+		Pool &pool = ctx_.pool;
+		std::uint32_t nu = next_[id];
+		// Never used again, or used before a migration could complete.
+		if (nu == UINT32_MAX || ctx_.future.time[nu] < now + lead_)
+			return;
+		if (pool.full() && std::prev(order_.end())->first <= nu)
+			return;
+		if (!pool.can_promote()) {
+			if (!prefetch)
+				pool.deny();
+			return;
+		}
+		if (pool.full()) {
+			auto victim = *std::prev(order_.end());
+			order_.erase(std::prev(order_.end()));
+			pool.demote(victim.second, now);
+		}
+		pool.promote(id, now, prefetch);
+		order_.insert({nu, id});
+	}
+
+	std::vector<std::uint32_t> next_;
+	double lead_;
+	std::set<std::pair<std::uint32_t, std::uint32_t>> order_;
+	std::vector<std::unique_ptr<predictor::OraclePredictor>> models_;
+	std::vector<Prediction> preds_;
+};
+
+} // namespace
+
+Result<std::unique_ptr<Policy>> make_policy(const std::string &name, PolicyContext ctx)
+{
+	if (name == "lru")
+		return std::unique_ptr<Policy>(std::make_unique<LruPolicy>(ctx, ""));
+	if (name == "smq")
+		return std::unique_ptr<Policy>(std::make_unique<SmqPolicy>(ctx));
+	if (name == "fallback")
+		return std::unique_ptr<Policy>(std::make_unique<FallbackPolicy>(ctx));
+	if (name == "oracle")
+		return std::unique_ptr<Policy>(std::make_unique<OraclePolicy>(ctx));
+	if (name == "oracle-prefetch")
+		return std::unique_ptr<Policy>(std::make_unique<LruPolicy>(ctx, name));
+	auto setting = predictor::parse_model_setting(name);
+	if (!setting)
+		return make_error("unknown policy '" + name + "': use lru, smq, fallback, oracle, " +
+				  "oracle-prefetch, a prediction model (auto, lstm, markov, stride, leap, " +
+				  "mithril, none) or an LSTM model file");
+	// Validate a model file once, before the replay.
+	if (setting->model == "file") {
+		auto p = predictor::make_volume_predictor(*setting);
+		if (!p)
+			return std::move(p).take_error();
+	}
+	return std::unique_ptr<Policy>(std::make_unique<LruPolicy>(ctx, name));
+}
+
+} // namespace dmtier::tiersim
