@@ -2,6 +2,7 @@
 #include "predictor/selector.h"
 
 #include <algorithm>
+#include <cctype>
 
 #include "predictor/baselines.h"
 #include "predictor/lstm.h"
@@ -143,7 +144,12 @@ Result<ModelSetting> parse_model_setting(std::string_view s)
 	for (const auto &n : predictor_names())
 		if (s == n)
 			return ModelSetting{n, ""};
-	if (s.find('/') != std::string_view::npos || s.ends_with(".model"))
+	// The kernel stores up to 31 characters of [A-Za-z0-9._/-].
+	bool valid = s.size() <= 31 && std::all_of(s.begin(), s.end(), [](char c) {
+		return std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' ||
+		       c == '/' || c == '-';
+	});
+	if (valid && (s.find('/') != std::string_view::npos || s.ends_with(".model")))
 		return ModelSetting{"file", std::string(s)};
 	return make_error("prediction_model '" + std::string(s) +
 			  "' is not auto, lstm, markov, stride, leap, mithril, none or a model "

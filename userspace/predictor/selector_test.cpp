@@ -97,6 +97,8 @@ TEST(ModelSetting, ParsesNamesAutoAndPaths)
 	ASSERT_TRUE(f.ok());
 	EXPECT_EQ(f->model, "file");
 	EXPECT_EQ(f->path, "/var/lib/dm-tier/vol1.model");
+	EXPECT_FALSE(parse_model_setting("/a/path/far/too/long/for/the/kernel.model").ok());
+	EXPECT_FALSE(parse_model_setting("/bad path.model").ok());
 	auto bad = parse_model_setting("lstmm");
 	ASSERT_FALSE(bad.ok());
 	EXPECT_NE(bad.error().find("lstmm"), std::string::npos);
@@ -125,7 +127,7 @@ TEST(ModelSetting, ModelFileWarmStartsAndCorruptFileIsAnError)
 	cfg.hidden = 4;
 	cfg.vocab = 8;
 	ASSERT_TRUE(LstmPredictor(cfg).save(path).ok());
-	auto p = make_volume_predictor(*parse_model_setting(path));
+	auto p = make_volume_predictor(ModelSetting{"file", path});
 	ASSERT_TRUE(p.ok()) << p.error();
 	EXPECT_EQ((*p)->name(), "lstm");
 	std::FILE *f = std::fopen(path.c_str(), "r+b");
@@ -133,7 +135,7 @@ TEST(ModelSetting, ModelFileWarmStartsAndCorruptFileIsAnError)
 	std::fseek(f, 40, SEEK_SET);
 	std::fputc('!', f);
 	std::fclose(f);
-	auto bad = make_volume_predictor(*parse_model_setting(path));
+	auto bad = make_volume_predictor(ModelSetting{"file", path});
 	ASSERT_FALSE(bad.ok());
 	EXPECT_NE(bad.error().find("corrupt"), std::string::npos) << bad.error();
 	std::remove(path.c_str());
