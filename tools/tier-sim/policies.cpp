@@ -112,7 +112,15 @@ private:
 		if (model_ == "oracle-prefetch")
 			return std::make_unique<predictor::OraclePredictor>(ctx_.future.transitions[vol]);
 		auto setting = predictor::parse_model_setting(model_);
-		auto p = predictor::make_volume_predictor(*setting);
+		predictor::SelectorConfig sc;
+		sc.budget = ctx_.cfg.prefetch_depth;
+		auto p = predictor::make_volume_predictor(*setting, sc);
+		if (auto *sel = dynamic_cast<predictor::ModelSelector *>(p->get()))
+			sel->set_residency([this, vol](predictor::Extent e) {
+				std::uint32_t id;
+				return ctx_.ids.find(IdMap::key(vol, e), &id) && id < ctx_.pool.size() &&
+				       ctx_.pool.resident(id);
+			});
 		return std::move(*p);
 	}
 

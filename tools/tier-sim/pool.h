@@ -70,6 +70,7 @@ public:
 
 	void grow(std::size_t ids);
 	std::size_t capacity() const { return capacity_; }
+	std::size_t size() const { return resident_.size(); }
 	std::size_t used() const { return used_; }
 	bool full() const { return used_ >= capacity_; }
 	bool resident(std::uint32_t id) const { return resident_[id]; }

@@ -8,6 +8,7 @@
 // The volume's prediction_model setting may force one model instead.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -21,7 +22,8 @@ struct SelectorConfig {
 	std::size_t budget = 2;       // new prefetches per transition that count
 	std::size_t horizon = 16;     // transitions within which a prefetch must be used
 	std::size_t eval_every = 256; // transitions between selection decisions
-	double waste_charge = 0.25;   // score cost of one unused prefetch
+	double waste_charge = 1.0;    // score cost of one unused prefetch (a migration
+	                              // spent and a useful extent evicted)
 	double margin = 0.02;         // a challenger must lead by this much ...
 	int patience = 2;             // ... for this many evaluations in a row
 	std::string initial = "stride";
@@ -47,6 +49,9 @@ public:
 	std::size_t switches() const { return switches_; }
 	std::vector<Score> scores() const;
 	Predictor *candidate(std::string_view name);
+	// Tells the selector which extents are already on the fast tier: a
+	// prediction of one costs nothing and gains nothing, so it is not scored.
+	void set_residency(std::function<bool(Extent)> resident) { resident_ = std::move(resident); }
 
 private:
 	struct Candidate {
@@ -66,6 +71,7 @@ private:
 	std::size_t switches_ = 0;
 	std::uint64_t step_ = 0, window_steps_ = 0;
 	std::vector<Prediction> scratch_;
+	std::function<bool(Extent)> resident_;
 };
 
 // The prediction_model setting: a model name, "auto", or a model file path.

@@ -87,6 +87,25 @@ TEST(Selector, PredictsWithTheActiveModel)
 	EXPECT_EQ(out[0].extent, 7);
 }
 
+TEST(Selector, ResidentPredictionsAreNotScored)
+{
+	SelectorConfig cfg;
+	cfg.initial = "none";
+	std::vector<Extent> seq;
+	for (Extent e = 0; e < 3000; ++e)
+		seq.push_back(1000000 + e);
+	// Without residency information a scan makes stride the winner ...
+	auto blind = baseline_selector(cfg);
+	feed(*blind, seq);
+	EXPECT_EQ(blind->active(), "stride");
+	// ... but if the scanned extents are already on the fast tier, stride's
+	// prefetches would buy nothing and the selector stays put.
+	auto aware = baseline_selector(cfg);
+	aware->set_residency([](Extent e) { return e >= 1000000; });
+	feed(*aware, seq);
+	EXPECT_EQ(aware->active(), "none");
+}
+
 TEST(ModelSetting, ParsesNamesAutoAndPaths)
 {
 	EXPECT_EQ(parse_model_setting("")->model, "auto");
