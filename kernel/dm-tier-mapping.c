@@ -97,7 +97,8 @@ u64 *dmt_rmap_entry(struct dmt_tier *t, dmt_pext_t pe)
 
 static bool __dmt_tier_has_room(struct dmt_pool *pool, unsigned int t)
 {
-	return pool->tiers[t].used < pool->tiers[t].nr_extents;
+	return pool->tiers[t].used < pool->tiers[t].nr_extents &&
+	       (int)t != pool->evacuating;
 }
 
 static int __dmt_tier_alloc(struct dmt_tier *t, dmt_pext_t *pe)
@@ -114,6 +115,14 @@ static int __dmt_tier_alloc(struct dmt_tier *t, dmt_pext_t *pe)
 	t->cursor = p + 1;
 	*pe = to_pext(p);
 	return 0;
+}
+
+/* Reserve a physical extent on one given tier. */
+int __dmt_tier_reserve(struct dmt_pool *pool, unsigned int tier, dmt_pext_t *pe)
+{
+	if (!__dmt_tier_has_room(pool, tier))
+		return -ENOSPC;
+	return __dmt_tier_alloc(&pool->tiers[tier], pe);
 }
 
 /* Tier order of a fallback chain starting at @first: slower ones, then faster. */
@@ -190,7 +199,7 @@ void __dmt_map_insert(struct dmt_pool *pool, struct dmt_volume *vol,
 {
 	struct dmt_tier *t = &pool->tiers[tier];
 
-	WRITE_ONCE(*dmt_rmap_entry(t, pe), cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve))));
+	WRITE_ONCE(*dmt_rmap_entry(t, pe), cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), 0)));
 	__dmt_md_dirty_rmap(pool, tier, pe);
 	/* pool->dirty before the mapping: see the REQ_FUA test in tier_map(). */
 	smp_wmb();
@@ -232,6 +241,49 @@ void __dmt_map_remove(struct dmt_pool *pool, struct dmt_volume *vol,
 	/* Stays allocated until the commit that frees it completes. */
 	__set_bit(from_pext(pe), t->pending_free);
 	vol->mapped[tier]--;
+}
+
+/*
+ * The switch of a migration: @ve now lives at (@tier, @pe); its old
+ * physical extent is freed (reusable after the next commit).  Heat and pin
+ * state are kept; MIGRATING is cleared and @set_flags set.
+ */
+void __dmt_map_move(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		    unsigned int tier, dmt_pext_t pe, u64 set_flags)
+{
+	u64 *slot = dmt_fe_slot(vol, ve), fe = READ_ONCE(*slot);
+	unsigned int old_tier = dmt_fe_tier(fe);
+	dmt_pext_t old_pe = dmt_fe_pext(fe);
+	struct dmt_tier *ot = &pool->tiers[old_tier], *nt = &pool->tiers[tier];
+	bool pinned = fe & DMT_FE_PINNED;
+
+	WRITE_ONCE(*dmt_rmap_entry(nt, pe),
+		   cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), pinned)));
+	__dmt_md_dirty_rmap(pool, tier, pe);
+	WRITE_ONCE(*dmt_rmap_entry(ot, old_pe), cpu_to_le64(DMT_RMAP_FREE));
+	__dmt_md_dirty_rmap(pool, old_tier, old_pe);
+	__set_bit(from_pext(old_pe), ot->pending_free);
+	/* pool->dirty before the new location: see tier_map(). */
+	smp_wmb();
+	dmt_fe_update(slot, DMT_FE_LOCATION_MASK | DMT_FE_MIGRATING,
+		      dmt_fe_make(tier, pe) | set_flags);
+	vol->mapped[old_tier]--;
+	vol->mapped[tier]++;
+}
+
+void __dmt_set_pinned(struct dmt_pool *pool, struct dmt_volume *vol,
+		      dmt_vext_t ve, bool pinned)
+{
+	u64 *slot = dmt_fe_slot(vol, ve), fe = READ_ONCE(*slot);
+	unsigned int tier = dmt_fe_tier(fe);
+	dmt_pext_t pe = dmt_fe_pext(fe);
+
+	if (!dmt_fe_mapped(fe) || !!(fe & DMT_FE_PINNED) == pinned)
+		return;
+	WRITE_ONCE(*dmt_rmap_entry(&pool->tiers[tier], pe),
+		   cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), pinned)));
+	__dmt_md_dirty_rmap(pool, tier, pe);
+	dmt_fe_update(slot, DMT_FE_PINNED, pinned ? DMT_FE_PINNED : 0);
 }
 
 /* Returns how many extents the running commit will release. */
@@ -344,7 +396,8 @@ int dmt_rebuild_forward(struct dmt_pool *pool)
 				      vol->id, from_vext(ve));
 				return -EUCLEAN;
 			}
-			*dmt_fe_slot(vol, ve) = dmt_fe_make(ti, to_pext(p));
+			*dmt_fe_slot(vol, ve) = dmt_fe_make(ti, to_pext(p)) |
+				(dmt_rmap_pinned(e) ? DMT_FE_PINNED : 0);
 			vol->mapped[ti]++;
 			__set_bit(p, t->alloc);
 			t->used++;

@@ -185,6 +185,7 @@ static int dmt_label_write(struct dmt_pool *pool, struct block_device *bdev,
 	label->type = cpu_to_le32(DMT_BT_LABEL);
 	label->magic = cpu_to_le64(DMT_LABEL_MAGIC);
 	memcpy(label->uuid, pool->md.sb->uuid, sizeof(label->uuid));
+	memcpy(label->tier_uuid, pool->md.sb->tiers[tier].uuid, sizeof(label->tier_uuid));
 	label->tier = cpu_to_le32(tier);
 	label->version = cpu_to_le32(DMT_FORMAT_VERSION);
 	label->extent_sectors = cpu_to_le64(pool->extent_sectors);
@@ -194,14 +195,18 @@ static int dmt_label_write(struct dmt_pool *pool, struct block_device *bdev,
 }
 
 /*
- * Check that @bdev is tier @tier of this pool.  @may_be_new: a device
- * appended to the table may be blank (or labelled by a grow that did not
- * commit).  Returns 1 if the device still needs its label.
+ * Check that @bdev is tier @tier of this pool: its label names this pool
+ * and the tier's own UUID recorded in the superblock.  @may_be_new: a
+ * device appended to the table may be blank, or carry a label of this pool
+ * that no committed tier has (a grow that did not commit).  Returns 1 if
+ * the device still needs its label.
  */
 static int dmt_label_check(struct dmt_pool *pool, struct block_device *bdev,
 			   unsigned int tier, bool may_be_new, char **error)
 {
+	struct dmt_superblock *sb = pool->md.sb;
 	struct dmt_tier_label label;
+	unsigned int j, known = le32_to_cpu(sb->nr_tiers);
 	int r = dmt_label_read(pool, bdev, &label);
 
 	if (r == -ENODATA && may_be_new)
@@ -218,15 +223,22 @@ static int dmt_label_check(struct dmt_pool *pool, struct block_device *bdev,
 		*error = "Cannot read tier device label";
 		return r;
 	}
-	if (memcmp(label.uuid, pool->md.sb->uuid, sizeof(label.uuid))) {
+	if (memcmp(label.uuid, sb->uuid, sizeof(label.uuid))) {
 		*error = "Tier device belongs to another pool";
 		return -EINVAL;
 	}
-	if (le32_to_cpu(label.tier) != tier) {
-		*error = "Tier devices in the wrong order";
-		return -EINVAL;
-	}
-	return may_be_new ? 1 : 0;
+	if (!may_be_new && !memcmp(label.tier_uuid, sb->tiers[tier].uuid,
+				   sizeof(label.tier_uuid)))
+		return 0;
+	for (j = 0; j < known; j++)
+		if (!memcmp(label.tier_uuid, sb->tiers[j].uuid, sizeof(label.tier_uuid))) {
+			*error = "Tier devices in the wrong order";
+			return -EINVAL;
+		}
+	if (may_be_new)
+		return 1;
+	*error = "Tier device is not a current tier of this pool";
+	return -EINVAL;
 }
 
 /* ------------------------------------------------------------ superblock */
@@ -372,6 +384,7 @@ static int dmt_sb_add_tier(struct dmt_pool *pool, unsigned int i,
 		*error = "Metadata device too small";
 		return -ENOSPC;
 	}
+	generate_random_uuid(sb->tiers[i].uuid);
 	sb->tiers[i].nr_extents = cpu_to_le64(nr);
 	sb->tiers[i].area_start = cpu_to_le64(start);
 	sb->tiers[i].area_blocks = cpu_to_le64(blocks);
@@ -474,8 +487,10 @@ static int dmt_md_load_volumes(struct dmt_pool *pool)
 			return -EUCLEAN;
 		}
 		vol = kzalloc(sizeof(*vol), GFP_KERNEL);
-		if (!vol)
+		if (!vol || dmt_profile_alloc(vol)) {
+			kfree(vol);
 			return -ENOMEM;
+		}
 		vol->id = le32_to_cpu(rec->id);
 		vol->slot = slot;
 		vol->rec = rec;

@@ -28,6 +28,12 @@ struct pool_c {
 	unsigned int nr_tiers;
 	struct dm_dev *tier_dev[DM_TIER_MAX_TIERS];
 	unsigned int commit_ms;
+	bool no_fallback;
+
+	/* Settings, see pool_settings[]. */
+	unsigned int bandwidth_mbps, max_migrations, yield_depth;
+	unsigned int fallback_timeout_s, promote_threshold, high_wm, low_wm;
+	unsigned int policy_ms, residency_rounds, prefetch_window_ms;
 };
 
 static const char *const pool_policy_names[DMT_NR_POLICIES] = {
@@ -180,6 +186,27 @@ static void pool_discard(struct dmt_pool *pool, struct bio *bio, struct dmt_bio 
 	}
 }
 
+/*
+ * A write or discard touching an extent that is being copied waits for the
+ * copy to finish (it is then replayed against the new location).
+ */
+static bool pool_hold_if_migrating(struct dmt_pool *pool, struct bio *bio,
+				   struct dmt_bio *pb)
+{
+	sector_t s = pb->vsector, end = s + max(bio_sectors(bio), 1U);
+
+	if (!op_is_write(bio_op(bio)))
+		return false;
+	for (; s < end; s = round_up(s + 1, pool->extent_sectors)) {
+		dmt_vext_t ve = to_vext(s >> pool->extent_shift);
+
+		if (dmt_lookup(pb->vol, ve) & DMT_FE_MIGRATING &&
+		    __dmt_mig_hold(pool, pb->vol, ve, bio))
+			return true;
+	}
+	return false;
+}
+
 static int pool_flush_tiers(struct dmt_pool *pool)
 {
 	unsigned int i;
@@ -218,6 +245,8 @@ static void pool_worker(struct work_struct *ws)
 			bio_list_add(&flushes, bio);
 			continue;
 		}
+		if (pool_hold_if_migrating(pool, bio, pb))
+			continue;
 		if (bio_op(bio) == REQ_OP_DISCARD) {
 			pool_discard(pool, bio, pb);
 			bio_endio(bio);
@@ -267,8 +296,9 @@ static void pool_worker(struct work_struct *ws)
 		}
 		dmt_io_enter(pool, pb);
 		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
-		if (!dmt_fe_mapped(fe)) {
-			/* Discarded meanwhile: try again from the top. */
+		if (!dmt_fe_mapped(fe) ||
+		    (fe & DMT_FE_MIGRATING && op_is_write(bio_op(bio)))) {
+			/* Discarded or being moved meanwhile: start over. */
 			dmt_io_exit(pool, pb);
 			dmt_pool_defer_bio(pool, bio);
 			continue;
@@ -298,6 +328,8 @@ static void pool_commit_worker(struct work_struct *ws)
 
 /* ----------------------------------------------------- pool lifetime */
 
+static void pool_apply_features(struct dmt_pool *pool, struct pool_c *pc);
+
 static void pool_free_volumes(struct dmt_pool *pool)
 {
 	struct dmt_volume *vol, *tmp;
@@ -305,6 +337,7 @@ static void pool_free_volumes(struct dmt_pool *pool)
 	list_for_each_entry_safe(vol, tmp, &pool->volumes, list) {
 		list_del(&vol->list);
 		dmt_vol_free_map(vol);
+		dmt_profile_free(vol);
 		kfree(vol);
 	}
 	pool->nr_volumes = 0;
@@ -315,10 +348,13 @@ static void pool_destroy(struct dmt_pool *pool)
 	unsigned int i;
 
 	if (pool->wq) {
+		dmt_policy_stop(pool);
+		dmt_mig_exit(pool);
 		cancel_delayed_work_sync(&pool->commit_work);
 		flush_workqueue(pool->wq);
 		destroy_workqueue(pool->wq);
 	}
+	kvfree(pool->pf);
 	if (pool->md.sb) {
 		mutex_lock(&pool->md_lock);
 		if (READ_ONCE(pool->dirty) && pool->mode == DMT_MODE_RW)
@@ -356,12 +392,20 @@ static struct dmt_pool *pool_create(struct mapped_device *pool_md,
 	INIT_WORK(&pool->worker, pool_worker);
 	INIT_DELAYED_WORK(&pool->commit_work, pool_commit_worker);
 	pool->commit_interval = msecs_to_jiffies(pc->commit_ms);
+	dmt_policy_init(pool);
+	pool_apply_features(pool, pc);
 
 	pool->wq = alloc_workqueue("dm-tier-%s", WQ_MEM_RECLAIM, 0,
 				   dm_device_name(pool_md));
 	if (!pool->wq) {
 		*error = "Cannot create workqueue";
 		r = -ENOMEM;
+		goto bad;
+	}
+	pool->pf = kvcalloc(DMT_MAX_PREFETCH_TRACK, sizeof(*pool->pf), GFP_KERNEL);
+	r = pool->pf ? dmt_mig_init(pool) : -ENOMEM;
+	if (r) {
+		*error = "Cannot set up migration";
 		goto bad;
 	}
 	for (i = 0; i < pc->nr_tiers; i++)
@@ -435,17 +479,80 @@ static int pool_parse_extent_sectors(struct dm_arg_set *as, sector_t *result,
 	return 0;
 }
 
+/*
+ * Pool settings: feature arguments of the table line and `set` messages.
+ * A value of a pool_c is copied to the pool at create and preresume.
+ */
+struct pool_setting {
+	const char *name;
+	struct dm_arg range;
+	size_t pc_off;			/* in struct pool_c */
+	size_t pool_off;		/* in struct dmt_pool */
+	unsigned int def;
+};
+
+#define PS(n, lo, hi, field, def) \
+	{ #n, { lo, hi, "Invalid " #n }, offsetof(struct pool_c, field), \
+	  offsetof(struct dmt_pool, field), def }
+
+static const struct pool_setting pool_settings[] = {
+	PS(migration_bandwidth_mbps, 0, 1000000, bandwidth_mbps, 0),
+	PS(max_migrations, 1, DMT_MAX_MIGRATIONS, max_migrations, 4),
+	PS(yield_depth, 0, 100000, yield_depth, 64),
+	PS(fallback_timeout_s, 1, 86400, fallback_timeout_s, 30),
+	PS(promote_threshold, 1, 510, promote_threshold, 4),
+	PS(high_watermark, 1, 100, high_wm, 90),
+	PS(low_watermark, 0, 99, low_wm, 80),
+	PS(policy_interval_ms, 100, 60000, policy_ms, 1000),
+	PS(residency_rounds, 1, 10000, residency_rounds, 10),
+	PS(prefetch_window_ms, 100, 3600000, prefetch_window_ms, 10000),
+};
+
+static unsigned int *pool_setting_pc(struct pool_c *pc, const struct pool_setting *ps)
+{
+	return (unsigned int *)((char *)pc + ps->pc_off);
+}
+
+static unsigned int *pool_setting_pool(struct dmt_pool *pool, const struct pool_setting *ps)
+{
+	return (unsigned int *)((char *)pool + ps->pool_off);
+}
+
+static const struct pool_setting *pool_find_setting(const char *name)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pool_settings); i++)
+		if (!strcasecmp(name, pool_settings[i].name))
+			return &pool_settings[i];
+	return NULL;
+}
+
+static void pool_apply_features(struct dmt_pool *pool, struct pool_c *pc)
+{
+	unsigned int i;
+
+	for (i = 0; i < ARRAY_SIZE(pool_settings); i++)
+		*pool_setting_pool(pool, &pool_settings[i]) =
+			*pool_setting_pc(pc, &pool_settings[i]);
+	pool->fallback_enabled = !pc->no_fallback;
+	pool->commit_interval = msecs_to_jiffies(pc->commit_ms);
+}
+
 static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 			       char **error)
 {
 	static const struct dm_arg _args[] = {
-		{0, 2, "Invalid number of feature arguments"},
+		{0, 64, "Invalid number of feature arguments"},
 		{100, 60000, "Invalid commit_interval_ms"},
 	};
-	unsigned int argc;
+	const struct pool_setting *ps;
+	unsigned int argc, i;
 	const char *name;
 	int r;
 
+	for (i = 0; i < ARRAY_SIZE(pool_settings); i++)
+		*pool_setting_pc(pc, &pool_settings[i]) = pool_settings[i].def;
 	if (!as->argc)
 		return 0;
 	r = dm_read_arg_group(_args, as, &argc, error);
@@ -454,8 +561,16 @@ static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 	while (argc) {
 		name = dm_shift_arg(as);
 		argc--;
-		if (!strcasecmp(name, "commit_interval_ms") && argc) {
+		ps = pool_find_setting(name);
+		if (!strcasecmp(name, "no_fallback")) {
+			pc->no_fallback = true;
+		} else if (!strcasecmp(name, "commit_interval_ms") && argc) {
 			r = dm_read_arg(_args + 1, as, &pc->commit_ms, error);
+			if (r)
+				return r;
+			argc--;
+		} else if (ps && argc) {
+			r = dm_read_arg(&ps->range, as, pool_setting_pc(pc, ps), error);
 			if (r)
 				return r;
 			argc--;
@@ -463,6 +578,10 @@ static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 			*error = "Unknown feature argument";
 			return -EINVAL;
 		}
+	}
+	if (pc->low_wm >= pc->high_wm) {
+		*error = "low_watermark must be below high_watermark";
+		return -EINVAL;
 	}
 	return 0;
 }
@@ -673,7 +792,7 @@ static int pool_preresume(struct dm_target *ti)
 			      error ? error : "metadata error");
 	}
 	pool->ti = ti;
-	pool->commit_interval = msecs_to_jiffies(pc->commit_ms);
+	pool_apply_features(pool, pc);
 	mutex_unlock(&pool->md_lock);
 	return r;
 }
@@ -684,6 +803,8 @@ static void pool_resume(struct dm_target *ti)
 
 	mod_delayed_work(pc->pool->wq, &pc->pool->commit_work,
 			 pc->pool->commit_interval);
+	dmt_policy_start(pc->pool);
+	dmt_mig_kick(pc->pool);
 }
 
 static void pool_postsuspend(struct dm_target *ti)
@@ -692,6 +813,7 @@ static void pool_postsuspend(struct dm_target *ti)
 	struct dmt_pool *pool = pc->pool;
 
 	cancel_delayed_work_sync(&pool->commit_work);
+	dmt_policy_stop(pool);
 	mutex_lock(&pool->md_lock);
 	dmt_md_commit(pool);
 	mutex_unlock(&pool->md_lock);
@@ -758,8 +880,10 @@ static int pool_create_volume(struct dmt_pool *pool, const char *arg)
 		return -ENOSPC;
 	}
 	vol = kzalloc(sizeof(*vol), GFP_KERNEL);
-	if (!vol)
+	if (!vol || dmt_profile_alloc(vol)) {
+		kfree(vol);
 		return -ENOMEM;
+	}
 	memset(rec, 0, sizeof(*rec));
 	rec->flags = cpu_to_le32(DMT_VOL_IN_USE | DMT_VOL_TIERING_ENABLED);
 	rec->id = cpu_to_le32(id);
@@ -786,6 +910,12 @@ static int pool_delete_volume(struct dmt_pool *pool, const char *arg)
 		DMWARN("volume %u is active", vol->id);
 		return -EBUSY;
 	}
+	if (vol->migrating) {
+		DMWARN("volume %u has migrations in flight", vol->id);
+		return -EBUSY;
+	}
+	__dmt_mig_forget_volume(pool, vol);
+	__dmt_prefetch_forget_volume(pool, vol);
 	for (i = 0; i < vol->nr_chunks; i++) {
 		if (!vol->chunks[i])
 			continue;
@@ -797,6 +927,7 @@ static int pool_delete_volume(struct dmt_pool *pool, const char *arg)
 	list_del(&vol->list);
 	pool->nr_volumes--;
 	dmt_vol_free_map(vol);
+	dmt_profile_free(vol);
 	kfree(vol);
 	return __pool_commit_or_fail(pool);
 }
@@ -948,6 +1079,197 @@ static int pool_set_hint(struct dmt_pool *pool, char **argv)
 	return 0;
 }
 
+static int pool_parse_u64(const char *arg, u64 *v, const char *what)
+{
+	if (kstrtoull(arg, 10, v)) {
+		DMWARN("invalid %s '%s'", what, arg);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int pool_parse_tier(struct dmt_pool *pool, const char *arg, unsigned int *tier)
+{
+	if (kstrtouint(arg, 10, tier) || *tier >= pool->nr_tiers) {
+		DMWARN("invalid tier '%s' (0 to %u)", arg, pool->nr_tiers - 1);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static const char *pool_mig_error(int r)
+{
+	switch (r) {
+	case -ENODATA: return "extent is not mapped";
+	case -EPERM: return "extent is pinned";
+	case -EBUSY: return "tier is being evacuated";
+	case -ENOSPC: return "migration queue full";
+	default: return "invalid request";
+	}
+}
+
+/* migrate <id> <extent> <tier> | prefetch <id> <extent> <tier> [<deadline_ms>] */
+static int pool_migrate(struct dmt_pool *pool, unsigned int argc, char **argv,
+			enum dmt_mig_kind kind)
+{
+	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
+	unsigned int tier, deadline_ms = 0;
+	u64 ve;
+	int r;
+
+	if (IS_ERR(vol))
+		return PTR_ERR(vol);
+	if (pool_parse_u64(argv[1], &ve, "extent") || pool_parse_tier(pool, argv[2], &tier))
+		return -EINVAL;
+	if (argc == 4 && (kstrtouint(argv[3], 10, &deadline_ms) || !deadline_ms ||
+			  deadline_ms > 3600000)) {
+		DMWARN("invalid deadline_ms '%s' (1 to 3600000)", argv[3]);
+		return -EINVAL;
+	}
+	dmt_policy_controller_seen(pool);
+	r = __dmt_mig_enqueue(pool, vol, to_vext(ve), tier, kind, deadline_ms);
+	if (r < 0) {
+		DMWARN("%s %u %llu: %s", kind == DMT_MIG_PREFETCH ? "prefetch" : "migrate",
+		       vol->id, ve, pool_mig_error(r));
+		return r;
+	}
+	if (r == 1) {
+		/* A prefetch of an extent already on the tier: track it. */
+		__dmt_prefetch_track(pool, vol, to_vext(ve), jiffies +
+				     msecs_to_jiffies(deadline_ms ?: pool->prefetch_window_ms));
+		dmt_fe_update(dmt_lookup_slot(vol, to_vext(ve)), 0, DMT_FE_PREFETCHED);
+	}
+	dmt_mig_kick(pool);
+	return 0;
+}
+
+/* pin <id> <begin> <end> <tier> | unpin <id> <begin> <end> */
+static int pool_pin(struct dmt_pool *pool, unsigned int argc, char **argv, bool pin)
+{
+	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
+	unsigned int tier = 0;
+	u64 begin, end, e;
+	int r;
+
+	if (IS_ERR(vol))
+		return PTR_ERR(vol);
+	if (pool_parse_u64(argv[1], &begin, "begin extent") ||
+	    pool_parse_u64(argv[2], &end, "end extent"))
+		return -EINVAL;
+	if (begin >= end || end > DMT_RMAP_VE_MASK + 1) {
+		DMWARN("invalid extent range %llu-%llu", begin, end);
+		return -EINVAL;
+	}
+	if (pin && pool_parse_tier(pool, argv[3], &tier))
+		return -EINVAL;
+	if (pin && (int)tier == pool->evacuating) {
+		DMWARN("tier %u is being evacuated", tier);
+		return -EBUSY;
+	}
+	dmt_policy_controller_seen(pool);
+	end = min(end, vol->nr_chunks << DMT_CHUNK_SHIFT);
+	for (e = begin; e < end; e++) {
+		u64 fe = dmt_lookup(vol, to_vext(e));
+
+		if (!dmt_fe_mapped(fe))
+			continue;
+		__dmt_set_pinned(pool, vol, to_vext(e), pin);
+		if (pin && dmt_fe_tier(fe) != tier) {
+			r = __dmt_mig_enqueue(pool, vol, to_vext(e), tier, DMT_MIG_PIN, 0);
+			if (r < 0) {
+				DMWARN("pin %u %llu: %s", vol->id, e, pool_mig_error(r));
+				__pool_commit_or_fail(pool);
+				return r;
+			}
+		}
+	}
+	dmt_mig_kick(pool);
+	return __pool_commit_or_fail(pool);
+}
+
+/* set <key> <value> */
+static int pool_set(struct dmt_pool *pool, const char *key, const char *value)
+{
+	const struct pool_setting *ps = pool_find_setting(key);
+	struct pool_c *pc = pool->ti ? pool->ti->private : NULL;
+	unsigned int v;
+
+	if (!strcasecmp(key, "fallback")) {
+		if (strcmp(value, "0") && strcmp(value, "1")) {
+			DMWARN("fallback takes 0 or 1");
+			return -EINVAL;
+		}
+		pool->fallback_enabled = value[0] == '1';
+		if (pc)
+			pc->no_fallback = !pool->fallback_enabled;
+		return 0;
+	}
+	if (!ps) {
+		DMWARN("unknown setting '%s'", key);
+		return -EINVAL;
+	}
+	if (kstrtouint(value, 10, &v) || v < ps->range.min || v > ps->range.max) {
+		DMWARN("invalid %s '%s' (%u to %u)", key, value, ps->range.min, ps->range.max);
+		return -EINVAL;
+	}
+	if ((ps->pool_off == offsetof(struct dmt_pool, low_wm) && v >= pool->high_wm) ||
+	    (ps->pool_off == offsetof(struct dmt_pool, high_wm) && v <= pool->low_wm)) {
+		DMWARN("low_watermark must be below high_watermark");
+		return -EINVAL;
+	}
+	*pool_setting_pool(pool, ps) = v;
+	if (pc)
+		*pool_setting_pc(pc, ps) = v;
+	dmt_mig_kick(pool);
+	return 0;
+}
+
+static void pool_emit_profile(struct dmt_pool *pool, struct dmt_volume *vol,
+			      char *result, unsigned int maxlen)
+{
+	struct dmt_profile p;
+	unsigned int sz = 0, i;
+
+	dmt_profile_sum(vol, &p);
+	DMEMIT("reads=%llu writes=%llu read_bytes=%llu write_bytes=%llu sequential=%llu size_hist=",
+	       p.reads, p.writes, p.read_bytes, p.write_bytes, p.sequential);
+	for (i = 0; i < DMT_SIZE_BUCKETS; i++)
+		DMEMIT("%s%llu", i ? "," : "", p.size_hist[i]);
+	DMEMIT(" prefetch_hits=%llu prefetch_misses=%llu queued=%u migrating=%u\n",
+	       p.prefetch_hits, p.prefetch_misses, __dmt_mig_queued_for(pool, vol),
+	       vol->migrating);
+}
+
+/* dump_heat <id> [<begin> [<count>]]: "<extent> <tier> <reads> <writes> <flags>" lines */
+static int pool_dump_heat(struct dmt_pool *pool, unsigned int argc, char **argv,
+			  char *result, unsigned int maxlen)
+{
+	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
+	u64 begin = 0, count = ~0ULL, e, end;
+	unsigned int sz = 0, r, w;
+
+	if (IS_ERR(vol))
+		return PTR_ERR(vol);
+	if ((argc > 1 && pool_parse_u64(argv[1], &begin, "begin extent")) ||
+	    (argc > 2 && pool_parse_u64(argv[2], &count, "count")))
+		return -EINVAL;
+	end = vol->nr_chunks << DMT_CHUNK_SHIFT;
+	if (count < end - min(begin, end))
+		end = begin + count;
+	for (e = begin; e < end && sz + 64 < maxlen; e++) {
+		u64 fe = dmt_lookup(vol, to_vext(e));
+
+		if (!dmt_fe_mapped(fe))
+			continue;
+		dmt_fe_heat(fe, READ_ONCE(pool->heat_epoch), &r, &w);
+		DMEMIT("%llu %u %u %u %s%s%s%s\n", e, dmt_fe_tier(fe), r, w,
+		       fe & DMT_FE_PINNED ? "p" : "", fe & DMT_FE_MIGRATING ? "m" : "",
+		       fe & DMT_FE_PREFETCHED ? "f" : "",
+		       fe & (DMT_FE_PINNED | DMT_FE_MIGRATING | DMT_FE_PREFETCHED) ? "" : "-");
+	}
+	return 1;
+}
+
 static void pool_emit_volume(struct dmt_volume *vol, char *result, unsigned int maxlen)
 {
 	struct dmt_volume_record *rec = vol->rec;
@@ -996,6 +1318,7 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
 
 	static const char *const changes[] = {
 		"create_volume", "delete_volume", "set_volume", "commit",
+		"migrate", "prefetch", "pin", "unpin", "evacuate_tier",
 	};
 	unsigned int i;
 
@@ -1030,6 +1353,39 @@ static int pool_message(struct dm_target *ti, unsigned int argc, char **argv,
 		r = 1;
 	} else if (argc == 1 && !strcasecmp(argv[0], "commit")) {
 		r = __pool_commit_or_fail(pool);
+	} else if ((argc == 4 || argc == 5) && !strcasecmp(argv[0], "prefetch")) {
+		r = pool_migrate(pool, argc - 1, argv + 1, DMT_MIG_PREFETCH);
+	} else if (argc == 4 && !strcasecmp(argv[0], "migrate")) {
+		r = pool_migrate(pool, argc - 1, argv + 1, DMT_MIG_MOVE);
+	} else if (argc == 5 && !strcasecmp(argv[0], "pin")) {
+		r = pool_pin(pool, argc - 1, argv + 1, true);
+	} else if (argc == 4 && !strcasecmp(argv[0], "unpin")) {
+		r = pool_pin(pool, argc - 1, argv + 1, false);
+	} else if (argc == 3 && !strcasecmp(argv[0], "set")) {
+		r = pool_set(pool, argv[1], argv[2]);
+	} else if (argc == 2 && !strcasecmp(argv[0], "evacuate_tier")) {
+		unsigned int tier;
+
+		r = pool_parse_tier(pool, argv[1], &tier);
+		if (!r)
+			r = __dmt_evacuate(pool, tier);
+		if (r == -ENOSPC)
+			DMWARN("not enough room on the other tiers to evacuate tier %s", argv[1]);
+		else if (r == -EBUSY)
+			DMWARN("tier %d is being evacuated already", pool->evacuating);
+		else if (r == -EINVAL)
+			DMWARN("cannot evacuate tier %s", argv[1]);
+		if (!r)
+			dmt_mig_kick(pool);
+	} else if (argc == 2 && !strcasecmp(argv[0], "get_profile")) {
+		vol = pool_volume_arg(pool, argv[1]);
+		r = PTR_ERR_OR_ZERO(vol);
+		if (!r) {
+			pool_emit_profile(pool, vol, result, maxlen);
+			r = 1;
+		}
+	} else if (argc >= 2 && argc <= 4 && !strcasecmp(argv[0], "dump_heat")) {
+		r = pool_dump_heat(pool, argc - 1, argv + 1, result, maxlen);
 	} else if (argc == 1 && !strcasecmp(argv[0], "stats")) {
 		pool_emit_stats(pool, result, maxlen);
 		r = 1;
@@ -1043,6 +1399,28 @@ out:
 }
 
 /* -------------------------------------------------------------- status */
+
+/* Feature arguments that differ from the defaults, as a table line wants them. */
+static void pool_emit_features(struct pool_c *pc, char *result, unsigned int maxlen,
+			       unsigned int *szp)
+{
+	unsigned int sz = *szp, n = 0, i;
+
+	n += pc->no_fallback;
+	n += 2 * (pc->commit_ms != POOL_DEFAULT_COMMIT_MS);
+	for (i = 0; i < ARRAY_SIZE(pool_settings); i++)
+		n += 2 * (*pool_setting_pc(pc, &pool_settings[i]) != pool_settings[i].def);
+	DMEMIT(" %u", n);
+	if (pc->no_fallback)
+		DMEMIT(" no_fallback");
+	if (pc->commit_ms != POOL_DEFAULT_COMMIT_MS)
+		DMEMIT(" commit_interval_ms %u", pc->commit_ms);
+	for (i = 0; i < ARRAY_SIZE(pool_settings); i++)
+		if (*pool_setting_pc(pc, &pool_settings[i]) != pool_settings[i].def)
+			DMEMIT(" %s %u", pool_settings[i].name,
+			       *pool_setting_pc(pc, &pool_settings[i]));
+	*szp = sz;
+}
 
 static void pool_status(struct dm_target *ti, status_type_t type,
 			unsigned int status_flags, char *result, unsigned int maxlen)
@@ -1061,16 +1439,24 @@ static void pool_status(struct dm_target *ti, status_type_t type,
 		       pool_mode_names[READ_ONCE(pool->mode)],
 		       pool->needs_check ? "needs_check" : "-",
 		       pool->out_of_space ? "out_of_space" : "-");
+		DMEMIT(" %s %llu %llu %u %u %llu %llu",
+		       dmt_policy_fallback_active(pool) ? "fallback" :
+		       pool->fallback_enabled ? "controller" : "off",
+		       pool->mig_done_count, pool->mig_failed, pool->queue_len,
+		       pool->mig_in_flight, pool->mig_throttled, pool->bytes_moved);
+		if (pool->evacuating < 0)
+			DMEMIT(" -");
+		else
+			DMEMIT(" %s:%d:%llu", pool->tiers[pool->evacuating].used ?
+			       "evacuating" : "evacuated", pool->evacuating,
+			       pool->tiers[pool->evacuating].used);
 		break;
 	case STATUSTYPE_TABLE:
 		DMEMIT("%s %llu %u", pc->metadata_dev->name,
 		       (unsigned long long)pc->extent_sectors, pc->nr_tiers);
 		for (i = 0; i < pc->nr_tiers; i++)
 			DMEMIT(" %s", pc->tier_dev[i]->name);
-		if (pc->commit_ms != POOL_DEFAULT_COMMIT_MS)
-			DMEMIT(" 2 commit_interval_ms %u", pc->commit_ms);
-		else
-			DMEMIT(" 0");
+		pool_emit_features(pc, result, maxlen, &sz);
 		break;
 	case STATUSTYPE_IMA:
 		*result = '\0';

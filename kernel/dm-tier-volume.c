@@ -150,7 +150,7 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 	struct tier_c *tc = ti->private;
 	struct dmt_pool *pool = tc->pool;
 	struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
-	u64 fe;
+	u64 fe, *slot;
 
 	pb->vol = tc->vol;
 	pb->epoch = -1;
@@ -164,15 +164,24 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	dmt_io_enter(pool, pb);
-	fe = dmt_lookup(tc->vol, to_vext(pb->vsector >> pool->extent_shift));
+	slot = dmt_lookup_slot(tc->vol, to_vext(pb->vsector >> pool->extent_shift));
+	fe = slot ? READ_ONCE(*slot) : 0;
 	if (!dmt_fe_mapped(fe)) {
 		dmt_io_exit(pool, pb);
+		dmt_heat_account(pool, tc->vol, bio, NULL);
 		if (bio_data_dir(bio) == READ) {
 			zero_fill_bio(bio);
 			bio_endio(bio);
 		} else {
 			dmt_pool_defer_bio(pool, bio);
 		}
+		return DM_MAPIO_SUBMITTED;
+	}
+	dmt_heat_account(pool, tc->vol, bio, slot);
+	if (fe & DMT_FE_MIGRATING && op_is_write(bio_op(bio))) {
+		/* Held by the worker until the copy completes. */
+		dmt_io_exit(pool, pb);
+		dmt_pool_defer_bio(pool, bio);
 		return DM_MAPIO_SUBMITTED;
 	}
 	if (bio->bi_opf & REQ_FUA) {

@@ -18,6 +18,9 @@
 #include <linux/mutex.h>
 #include <linux/spinlock.h>
 #include <linux/wait.h>
+#include <linux/dm-kcopyd.h>
+#include <linux/percpu.h>
+#include <linux/llist.h>
 
 #include "include/dm-tier/metadata-format.h"
 
@@ -44,14 +47,26 @@ static inline u64 from_pext(dmt_pext_t e) { return e.p; }
  *   [63]     mapped
  *   [62:60]  tier
  *   [59:28]  physical extent
- *   [27:24]  flags (migration, pinning: later)
- *   [23:0]   heat (later)
+ *   [27]     migrating: writes are held until the move completes
+ *   [26]     pinned: never moved automatically
+ *   [25]     prefetched, not accessed since
+ *   [24]     recently moved (ping-pong guard)
+ *   [23:16]  decayed read count
+ *   [15:8]   decayed write count
+ *   [7:0]    heat epoch of the counts
+ * Updated with cmpxchg: the map path changes only the heat bits.
  */
 #define DMT_FE_MAPPED (1ULL << 63)
 #define DMT_FE_TIER_SHIFT 60
 #define DMT_FE_PEXT_SHIFT 28
 #define DMT_FE_PEXT_MASK 0xffffffffULL
 #define DMT_MAX_PEXT DMT_FE_PEXT_MASK
+#define DMT_FE_MIGRATING (1ULL << 27)
+#define DMT_FE_PINNED (1ULL << 26)
+#define DMT_FE_PREFETCHED (1ULL << 25)
+#define DMT_FE_RECENT (1ULL << 24)
+#define DMT_FE_HEAT_MASK 0xffffffULL
+#define DMT_FE_LOCATION_MASK (~0ULL << DMT_FE_PEXT_SHIFT)
 
 static inline bool dmt_fe_mapped(u64 fe) { return fe & DMT_FE_MAPPED; }
 static inline unsigned int dmt_fe_tier(u64 fe) { return (fe >> DMT_FE_TIER_SHIFT) & 7; }
@@ -65,6 +80,35 @@ static inline u64 dmt_fe_make(unsigned int tier, dmt_pext_t p)
 	       (from_pext(p) << DMT_FE_PEXT_SHIFT);
 }
 
+/* Atomically clear then set bits of an entry; returns the old value. */
+static inline u64 dmt_fe_update(u64 *slot, u64 clear, u64 set)
+{
+	u64 old = READ_ONCE(*slot), prev;
+
+	for (;;) {
+		prev = cmpxchg64(slot, old, (old & ~clear) | set);
+		if (prev == old)
+			return old;
+		old = prev;
+	}
+}
+
+/* Heat counts decayed to @now (halved per epoch). */
+static inline unsigned int dmt_fe_heat(u64 fe, u8 now, unsigned int *reads,
+				       unsigned int *writes)
+{
+	unsigned int d = (u8)(now - (u8)fe);
+	unsigned int r = (fe >> 16) & 0xff, w = (fe >> 8) & 0xff;
+
+	r = d >= 8 ? 0 : r >> d;
+	w = d >= 8 ? 0 : w >> d;
+	if (reads)
+		*reads = r;
+	if (writes)
+		*writes = w;
+	return r + w;
+}
+
 /* Forward tables are allocated in pages of entries. */
 #define DMT_CHUNK_SHIFT (PAGE_SHIFT - 3)
 #define DMT_CHUNK_ENTRIES (1UL << DMT_CHUNK_SHIFT)
@@ -74,6 +118,16 @@ static inline u64 dmt_fe_make(unsigned int tier, dmt_pext_t p)
 struct dmt_hint {
 	u64 begin, end;			/* virtual extents [begin, end) */
 	unsigned int tier;
+};
+
+/* Per-volume I/O profile, per CPU. */
+#define DMT_SIZE_BUCKETS 8		/* <=4K, 8K, 16K, 32K, 64K, 128K, 256K, more */
+struct dmt_profile {
+	u64 reads, writes;
+	u64 read_bytes, write_bytes;
+	u64 sequential;
+	u64 size_hist[DMT_SIZE_BUCKETS];
+	u64 prefetch_hits, prefetch_misses;
 };
 
 struct dmt_volume {
@@ -89,7 +143,11 @@ struct dmt_volume {
 	u64 nr_chunks;
 	u64 nr_extents;			/* table length in extents (0 inactive) */
 
-	/* Under pool->lock. */
+	struct dmt_profile __percpu *profile;
+	sector_t last_end;		/* for the sequential share (racy) */
+	unsigned int migrating;		/* in-flight migrations (md_lock) */
+
+	/* Under md_lock. */
 	u64 mapped[DM_TIER_MAX_TIERS];
 	unsigned int stripe_next;
 	unsigned int nr_hints;
@@ -127,6 +185,49 @@ struct dmt_metadata {
 	unsigned long *cur_slot;	/* per logical block: slot 1 current */
 	void **vol_blocks;		/* volume block images */
 	void *bounce;			/* DMT_BLOCK_SIZE, for commits */
+};
+
+/* Migration requests, queued by messages, netlink and the policy. */
+enum dmt_mig_kind {
+	DMT_MIG_PREFETCH,		/* a promotion marked as prefetch */
+	DMT_MIG_MOVE,			/* migrate command */
+	DMT_MIG_PIN,			/* pin command: may move pinned extents */
+	DMT_MIG_POLICY,			/* the in-kernel fallback policy */
+	DMT_MIG_EVACUATE,		/* evacuate_tier */
+};
+
+struct dmt_mig_req {
+	struct dmt_volume *vol;
+	u64 ve;
+	u64 seq;
+	unsigned long deadline;		/* jiffies; prefetches */
+	u8 tier;
+	u8 kind;
+};
+
+struct dmt_migration {
+	struct list_head list;		/* mig_active or mig_free (md_lock) */
+	struct list_head start;		/* the worker's list of copies to start */
+	struct llist_node done;		/* copy finished (kcopyd callback) */
+	struct dmt_pool *pool;
+	struct dmt_volume *vol;
+	dmt_vext_t ve;
+	unsigned int src_tier, dst_tier;
+	dmt_pext_t src, dst;
+	u8 kind;
+	unsigned long deadline;
+	struct bio_list held;		/* writes and discards waiting */
+	int error;
+};
+
+#define DMT_MAX_MIGRATIONS 64
+#define DMT_MIG_QUEUE 4096
+#define DMT_MAX_PREFETCH_TRACK 4096
+
+struct dmt_prefetch {
+	struct dmt_volume *vol;
+	u64 ve;
+	unsigned long deadline;
 };
 
 struct dmt_pool {
@@ -170,6 +271,42 @@ struct dmt_pool {
 	u64 commits;
 	u64 allocations;
 	u64 enospc;
+
+	/* Migration (dm-tier-migration.c), under md_lock unless noted. */
+	struct dm_kcopyd_client *kcopyd;
+	struct delayed_work mig_work;
+	struct dmt_mig_req *queue;
+	unsigned int queue_len;
+	u64 mig_seq;
+	struct list_head mig_active;	/* marked MIGRATING, copying */
+	struct list_head mig_free;
+	struct llist_head mig_done;	/* copied, not yet switched */
+	unsigned int mig_in_flight;
+	struct dmt_migration mig_slots[DMT_MAX_MIGRATIONS];
+	unsigned int max_migrations;
+	unsigned int bandwidth_mbps;	/* 0: unlimited */
+	unsigned int yield_depth;	/* 0: never yield */
+	u64 tokens;
+	unsigned long tokens_at;
+	u64 mig_done_count, mig_failed, mig_throttled, bytes_moved;
+
+	/* Heat and the fallback policy (dm-tier-policy.c). */
+	u8 heat_epoch;
+	struct delayed_work policy_work;
+	unsigned int policy_ms;
+	unsigned int policy_rounds;
+	bool fallback_enabled;
+	bool controller_seen_once;
+	unsigned long controller_seen;	/* jiffies of the last command */
+	unsigned int fallback_timeout_s;
+	unsigned int promote_threshold;
+	unsigned int high_wm, low_wm;	/* percent of a tier */
+	unsigned int residency_rounds;
+	unsigned int prefetch_window_ms;
+	struct dmt_prefetch *pf;
+	unsigned int pf_len;
+	int evacuating;			/* tier being drained, or -1 */
+	u64 evac_cursor;
 };
 
 /* Per-bio data of a volume. */
@@ -213,17 +350,24 @@ int dm_tier_volume_register(void);
 void dm_tier_volume_unregister(void);
 
 /* dm-tier-mapping.c */
-static inline u64 dmt_lookup(struct dmt_volume *vol, dmt_vext_t ve)
+static inline u64 *dmt_lookup_slot(struct dmt_volume *vol, dmt_vext_t ve)
 {
 	u64 e = from_vext(ve), ci = e >> DMT_CHUNK_SHIFT;
 	u64 *chunk;
 
 	if (ci >= READ_ONCE(vol->nr_chunks))
-		return 0;
+		return NULL;
 	chunk = READ_ONCE(vol->chunks[ci]);
 	if (!chunk)
-		return 0;
-	return READ_ONCE(chunk[e & (DMT_CHUNK_ENTRIES - 1)]);
+		return NULL;
+	return &chunk[e & (DMT_CHUNK_ENTRIES - 1)];
+}
+
+static inline u64 dmt_lookup(struct dmt_volume *vol, dmt_vext_t ve)
+{
+	u64 *slot = dmt_lookup_slot(vol, ve);
+
+	return slot ? READ_ONCE(*slot) : 0;
 }
 
 int dmt_vol_reserve(struct dmt_volume *vol, u64 nr_extents);
@@ -243,6 +387,41 @@ int dmt_tier_alloc_maps(struct dmt_tier *t);
 void dmt_tier_free_maps(struct dmt_tier *t);
 int dmt_rebuild_forward(struct dmt_pool *pool);
 u64 *dmt_rmap_entry(struct dmt_tier *t, dmt_pext_t pe);
+
+void __dmt_map_move(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		    unsigned int tier, dmt_pext_t pe, u64 set_flags);
+void __dmt_set_pinned(struct dmt_pool *pool, struct dmt_volume *vol,
+		      dmt_vext_t ve, bool pinned);
+int __dmt_tier_reserve(struct dmt_pool *pool, unsigned int tier, dmt_pext_t *pe);
+
+/* dm-tier-migration.c */
+int dmt_mig_init(struct dmt_pool *pool);
+void dmt_mig_exit(struct dmt_pool *pool);
+void dmt_mig_kick(struct dmt_pool *pool);
+int __dmt_mig_enqueue(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		      unsigned int tier, enum dmt_mig_kind kind, unsigned int deadline_ms);
+bool __dmt_mig_hold(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		    struct bio *bio);
+unsigned int __dmt_mig_queued_for(struct dmt_pool *pool, struct dmt_volume *vol);
+void __dmt_mig_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol);
+
+/* dm-tier-heat.c */
+void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
+		      struct bio *bio, u64 *slot);
+int dmt_profile_alloc(struct dmt_volume *vol);
+void dmt_profile_free(struct dmt_volume *vol);
+void dmt_profile_sum(struct dmt_volume *vol, struct dmt_profile *sum);
+
+/* dm-tier-policy.c */
+void dmt_policy_init(struct dmt_pool *pool);
+void dmt_policy_start(struct dmt_pool *pool);
+void dmt_policy_stop(struct dmt_pool *pool);
+bool dmt_policy_fallback_active(struct dmt_pool *pool);
+void dmt_policy_controller_seen(struct dmt_pool *pool);
+void __dmt_prefetch_track(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+			  unsigned long deadline);
+void __dmt_prefetch_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol);
+int __dmt_evacuate(struct dmt_pool *pool, unsigned int tier);
 
 /* dm-tier-metadata.c */
 int dmt_md_open(struct dmt_pool *pool, struct block_device *meta,

@@ -29,7 +29,7 @@
 
 #define DMT_MAX_TIERS 8
 #define DMT_MAX_VOLUMES 1024
-#define DMT_MAX_VOLUME_ID 0xfffffeU		/* ids 0 .. 2^24 - 2 */
+#define DMT_MAX_VOLUME_ID 0x7ffffeU		/* ids 0 .. 2^23 - 2 */
 #define DMT_MAX_LABELS 6
 
 /* Tier devices: label at sector 0, data from 1 MiB on. */
@@ -56,6 +56,7 @@ struct dmt_block_header {
 };
 
 struct dmt_tier_record {
+	__u8 uuid[16];			/* the tier's, also in its label */
 	__le64 nr_extents;		/* physical extents on the tier */
 	__le64 area_start;		/* first slot block of its reverse map */
 	__le64 area_blocks;		/* logical reverse-map blocks */
@@ -86,7 +87,8 @@ struct dmt_tier_label {
 	__le32 type;			/* DMT_BT_LABEL */
 	__le64 magic;			/* DMT_LABEL_MAGIC */
 	__u8 uuid[16];			/* the pool's */
-	__le32 tier;			/* index in the pool */
+	__u8 tier_uuid[16];		/* the tier's own (survives renumbering) */
+	__le32 tier;			/* index when labelled (informative) */
 	__le32 version;
 	__le64 extent_sectors;
 };
@@ -128,21 +130,34 @@ struct dmt_volume_record {
 #define DMT_VOL_BLOCKS \
 	((DMT_MAX_VOLUMES + DMT_VOLS_PER_BLOCK - 1) / DMT_VOLS_PER_BLOCK)
 
-/* Reverse map: one entry per physical extent. */
+/*
+ * Reverse map: one entry per physical extent.
+ *   [63]     pinned (never moved automatically)
+ *   [62:40]  volume id + 1 (0: free)
+ *   [39:0]   virtual extent
+ */
 #define DMT_RMAP_PER_BLOCK \
 	((DMT_BLOCK_SIZE - sizeof(struct dmt_block_header)) / sizeof(__le64))
 #define DMT_RMAP_FREE 0ULL
+#define DMT_RMAP_PINNED (1ULL << 63)
 #define DMT_RMAP_VE_BITS 40
 #define DMT_RMAP_VE_MASK ((1ULL << DMT_RMAP_VE_BITS) - 1)
+#define DMT_RMAP_VOL_MASK 0x7fffffULL
 
-static inline __u64 dmt_rmap_pack(__u32 volume_id, __u64 vext)
+static inline __u64 dmt_rmap_pack(__u32 volume_id, __u64 vext, int pinned)
 {
-	return ((__u64)(volume_id + 1) << DMT_RMAP_VE_BITS) | vext;
+	return (pinned ? DMT_RMAP_PINNED : 0) |
+	       ((__u64)(volume_id + 1) << DMT_RMAP_VE_BITS) | vext;
 }
 
 static inline __u32 dmt_rmap_volume(__u64 e)
 {
-	return (__u32)(e >> DMT_RMAP_VE_BITS) - 1;
+	return (__u32)((e >> DMT_RMAP_VE_BITS) & DMT_RMAP_VOL_MASK) - 1;
+}
+
+static inline int dmt_rmap_pinned(__u64 e)
+{
+	return !!(e & DMT_RMAP_PINNED);
 }
 
 static inline __u64 dmt_rmap_vext(__u64 e)
