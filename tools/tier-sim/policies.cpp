@@ -20,7 +20,8 @@ using predictor::Prediction;
 const std::vector<std::string> &policy_names()
 {
 	static const std::vector<std::string> names = {
-		"lru", "smq", "fallback", "none", "stride", "markov", "leap", "mithril", "lstm", "auto", "oracle"};
+		"lru",  "smq",     "fallback", "fallback+MODEL", "none", "stride",
+		"markov", "leap", "mithril", "lstm", "auto",     "oracle"};
 	return names;
 }
 
@@ -43,24 +44,16 @@ void Policy::promote_lru(IdList &lru, std::uint32_t id, double now, bool prefetc
 
 namespace {
 
-// LRU with demand promotion, optionally prefetching a predictor's top-k.
-class LruPolicy : public Policy {
+// One predictor per volume, built on first use from a model name.
+class VolumeModels {
 public:
-	LruPolicy(PolicyContext ctx, std::string model) : Policy(ctx), model_(std::move(model)) {}
+	VolumeModels(PolicyContext ctx, std::string model) : ctx_(ctx), model_(std::move(model)) {}
 
-	void on_access(std::uint32_t id, std::uint64_t, bool, double now) override
-	{
-		lru_.grow(ctx_.ids.size());
-		if (ctx_.pool.resident(id))
-			lru_.touch(id);
-		else
-			promote_lru(lru_, id, now, false, demand_reserve());
-	}
+	bool enabled() const { return !model_.empty() && model_ != "none"; }
 
-	void on_transition(std::uint32_t vol, const Access &a, double now) override
+	// Feeds the transition to its volume's model; returns its predictions.
+	const std::vector<Prediction> &step(std::uint32_t vol, const Access &a)
 	{
-		if (model_.empty() || model_ == "none")
-			return;
 		if (vol >= models_.size())
 			models_.resize(vol + 1);
 		auto &m = models_[vol];
@@ -71,18 +64,10 @@ public:
 		m->predict(ctx_.cfg.prefetch_depth, &preds_);
 		seconds_ += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 		++predictions_;
-		for (const Prediction &p : preds_) {
-			if (p.probability < ctx_.cfg.prefetch_min_probability)
-				continue;
-			std::uint32_t id = ctx_.ids.get(IdMap::key(vol, p.extent));
-			ctx_.pool.grow(ctx_.ids.size());
-			lru_.grow(ctx_.ids.size());
-			if (!ctx_.pool.resident(id))
-				promote_lru(lru_, id, now, true, 0);
-		}
+		return preds_;
 	}
 
-	PolicyStats stats() const override
+	PolicyStats stats() const
 	{
 		PolicyStats s;
 		s.predictions = predictions_;
@@ -103,10 +88,6 @@ public:
 	}
 
 private:
-	// A predictive policy spends its budget on predictions first: demand
-	// promotions leave one token for the next prefetch.
-	double demand_reserve() const { return model_.empty() || model_ == "none" ? 0 : 1; }
-
 	std::unique_ptr<predictor::Predictor> build(std::uint32_t vol)
 	{
 		if (model_ == "oracle-prefetch")
@@ -124,12 +105,50 @@ private:
 		return std::move(*p);
 	}
 
+	PolicyContext ctx_;
 	std::string model_;
-	IdList lru_;
 	std::vector<std::unique_ptr<predictor::Predictor>> models_;
 	std::vector<Prediction> preds_;
 	std::uint64_t predictions_ = 0;
 	double seconds_ = 0;
+};
+
+// LRU with demand promotion, optionally prefetching a predictor's top-k.
+class LruPolicy : public Policy {
+public:
+	LruPolicy(PolicyContext ctx, std::string model) : Policy(ctx), models_(ctx, std::move(model)) {}
+
+	void on_access(std::uint32_t id, std::uint64_t, bool, double now) override
+	{
+		lru_.grow(ctx_.ids.size());
+		if (ctx_.pool.resident(id))
+			lru_.touch(id);
+		else
+			promote_lru(lru_, id, now, false, models_.enabled() ? 1 : 0);
+	}
+
+	void on_transition(std::uint32_t vol, const Access &a, double now) override
+	{
+		if (!models_.enabled())
+			return;
+		for (const Prediction &p : models_.step(vol, a)) {
+			if (p.probability < ctx_.cfg.prefetch_min_probability)
+				continue;
+			std::uint32_t id = ctx_.ids.get(IdMap::key(vol, p.extent));
+			ctx_.pool.grow(ctx_.ids.size());
+			lru_.grow(ctx_.ids.size());
+			if (!ctx_.pool.resident(id))
+				promote_lru(lru_, id, now, true, 0);
+		}
+	}
+
+	PolicyStats stats() const override { return models_.stats(); }
+
+private:
+	// A predictive policy spends its budget on predictions first: demand
+	// promotions leave one token for the next prefetch (the 1 above).
+	VolumeModels models_;
+	IdList lru_;
 };
 
 // smq-like: frequency levels (log2 of decayed hit counts), LRU within a
@@ -209,8 +228,9 @@ private:
 // a lower demotion score, and never in the pass that promoted it.
 class FallbackPolicy : public Policy {
 public:
-	explicit FallbackPolicy(PolicyContext ctx)
-		: Policy(ctx), heat_(heat_config(ctx.cfg, ctx.pool.capacity()))
+	FallbackPolicy(PolicyContext ctx, std::string model)
+		: Policy(ctx), heat_(heat_config(ctx.cfg, ctx.pool.capacity())),
+		  models_(ctx, std::move(model))
 	{
 		period_ = ctx.cfg.fallback_period
 				  ? ctx.cfg.fallback_period
@@ -219,18 +239,42 @@ public:
 
 	void on_access(std::uint32_t id, std::uint64_t index, bool, double now) override
 	{
-		heat_.touch(id, static_cast<double>(index));
+		clock_ = static_cast<double>(index);
+		heat_.touch(id, clock_);
+		candidate(id);
+		if ((index + 1) % period_ == 0)
+			pass(clock_, now);
+	}
+
+	// With a model, predictions add forecast mass to the heat map (the
+	// volume's heat forecast) and make the extents promotion candidates.
+	void on_transition(std::uint32_t vol, const Access &a, double) override
+	{
+		if (!models_.enabled())
+			return;
+		for (const Prediction &p : models_.step(vol, a)) {
+			if (p.probability < ctx_.cfg.prefetch_min_probability)
+				continue;
+			std::uint32_t id = ctx_.ids.get(IdMap::key(vol, p.extent));
+			ctx_.pool.grow(ctx_.ids.size());
+			heat_.forecast({{id, p.probability, p.expected_time_ns}}, clock_);
+			candidate(id);
+		}
+	}
+
+	PolicyStats stats() const override { return models_.stats(); }
+
+private:
+	void candidate(std::uint32_t id)
+	{
 		if (seen_.size() < ctx_.ids.size())
 			seen_.resize(ctx_.ids.size(), 0);
 		if (!ctx_.pool.resident(id) && !seen_[id]) {
 			seen_[id] = 1;
 			candidates_.push_back(id);
 		}
-		if ((index + 1) % period_ == 0)
-			pass(static_cast<double>(index), now);
 	}
 
-private:
 	static predictor::HeatForecast::Config heat_config(const SimConfig &c, std::size_t cap)
 	{
 		predictor::HeatForecast::Config h;
@@ -284,6 +328,8 @@ private:
 	}
 
 	predictor::HeatForecast heat_;
+	VolumeModels models_;
+	double clock_ = 0;
 	std::uint64_t period_;
 	std::vector<std::uint8_t> seen_;
 	std::vector<std::uint32_t> candidates_, resident_;
@@ -373,7 +419,14 @@ Result<std::unique_ptr<Policy>> make_policy(const std::string &name, PolicyConte
 	if (name == "smq")
 		return std::unique_ptr<Policy>(std::make_unique<SmqPolicy>(ctx));
 	if (name == "fallback")
-		return std::unique_ptr<Policy>(std::make_unique<FallbackPolicy>(ctx));
+		return std::unique_ptr<Policy>(std::make_unique<FallbackPolicy>(ctx, ""));
+	if (name.starts_with("fallback+")) {
+		std::string model = name.substr(9);
+		auto setting = predictor::parse_model_setting(model);
+		if (!setting || setting->model == "file")
+			return make_error("unknown policy '" + name + "': fallback+ takes a model name");
+		return std::unique_ptr<Policy>(std::make_unique<FallbackPolicy>(ctx, model));
+	}
 	if (name == "oracle")
 		return std::unique_ptr<Policy>(std::make_unique<OraclePolicy>(ctx));
 	if (name == "oracle-prefetch")

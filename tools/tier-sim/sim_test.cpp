@@ -178,6 +178,19 @@ TEST(TierSim, UnknownPolicyIsAnError)
 	EXPECT_NE(r.error().find("belady-ish"), std::string::npos);
 }
 
+TEST(TierSim, FallbackTakesAModelForItsHeatForecast)
+{
+	auto t = make_trace(random_extents(3000, 200, 4));
+	SimResult r = run(t, "fallback+markov");
+	EXPECT_EQ(r.predictions, r.transitions);
+	EXPECT_GT(r.hit_ratio, 0.0);
+	SimConfig cfg;
+	cfg.policy = "fallback+/some/file.model";
+	EXPECT_FALSE(simulate(t, cfg).ok());
+	cfg.policy = "fallback+nonsense";
+	EXPECT_FALSE(simulate(t, cfg).ok());
+}
+
 TEST(TierSim, TimelineAndHeatCoverTheRun)
 {
 	SimResult r = run(make_trace(random_extents(1000, 300, 2)), "lru");

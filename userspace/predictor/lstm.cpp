@@ -168,8 +168,8 @@ void LstmPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 	if (!have_ || used_ == 0)
 		return;
 	const auto &p = window_[used_ - 1].p;
-	std::vector<std::pair<double, int>> ranked;
-	ranked.reserve(cfg_.vocab);
+	auto &ranked = ranked_;
+	ranked.clear();
 	for (int s = 1; s < cfg_.vocab; ++s)
 		if (slot_used_[s])
 			ranked.emplace_back(p[s], s);

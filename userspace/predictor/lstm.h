@@ -69,6 +69,7 @@ private:
 	std::vector<bool> slot_used_;
 	std::unordered_map<Extent, int> slot_of_;
 	std::unordered_map<Extent, double> candidates_;
+	std::vector<std::pair<double, int>> ranked_; // predict() scratch
 
 	Extent last_ = 0;
 	bool have_ = false;

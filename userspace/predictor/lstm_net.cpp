@@ -21,8 +21,6 @@ double uniform(std::uint64_t *s)
 	return static_cast<double>(z >> 11) * (1.0 / 9007199254740992.0) * 2.0 - 1.0;
 }
 
-Eigen::ArrayXd sigmoid(const Eigen::ArrayXd &x) { return 1.0 / (1.0 + (-x).exp()); }
-
 } // namespace
 
 LstmNet::LstmNet(LstmShape shape, std::uint64_t seed) : shape_(shape), rng_(seed)
@@ -75,20 +73,24 @@ void LstmNet::forward(const StepInput &in, State *s, Step *st) const
 	st->in = in;
 	st->h_prev = s->h;
 	st->c_prev = s->c;
-	Vec z = b() + wh() * s->h;
+	Vec &z = z_;
+	z.noalias() = wh() * s->h;
+	z += b();
 	int col = 0;
 	for (int k = 0; k < 4; ++k) {
 		z += wx().col(col + in[k]);
 		col += shape_.features[k];
 	}
-	st->i = sigmoid(z.segment(0, H).array()).matrix();
-	st->f = sigmoid(z.segment(H, H).array()).matrix();
+	st->i = (1.0 / (1.0 + (-z.segment(0, H).array()).exp())).matrix();
+	st->f = (1.0 / (1.0 + (-z.segment(H, H).array()).exp())).matrix();
 	st->g = z.segment(2 * H, H).array().tanh().matrix();
-	st->o = sigmoid(z.segment(3 * H, H).array()).matrix();
+	st->o = (1.0 / (1.0 + (-z.segment(3 * H, H).array()).exp())).matrix();
 	st->c = st->f.cwiseProduct(s->c) + st->i.cwiseProduct(st->g);
 	st->tanh_c = st->c.array().tanh().matrix();
 	st->h = st->o.cwiseProduct(st->tanh_c);
-	Vec y = by() + wy() * st->h;
+	Vec &y = y_;
+	y.noalias() = wy() * st->h;
+	y += by();
 	double mx = y.maxCoeff();
 	st->p = (y.array() - mx).exp().matrix();
 	st->p /= st->p.sum();

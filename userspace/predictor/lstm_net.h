@@ -79,6 +79,7 @@ private:
 	LstmShape shape_;
 	std::size_t off_wh_, off_b_, off_wy_, off_by_;
 	Vec theta_, m_, v_;
+	mutable Vec z_, y_; // forward scratch (an LstmNet is used by one thread)
 	std::uint64_t t_ = 0;
 	std::uint64_t rng_;
 };
