@@ -67,6 +67,18 @@ public:
 		return preds_;
 	}
 
+	// The predictions worth acting on, as pool ids (predicted extents the
+	// trace never touches get ids too: prefetching them is a real cost).
+	const std::vector<std::pair<std::uint32_t, double>> &targets(std::uint32_t vol, const Access &a)
+	{
+		targets_.clear();
+		for (const Prediction &p : step(vol, a))
+			if (p.probability >= ctx_.cfg.prefetch_min_probability)
+				targets_.emplace_back(ctx_.ids.get(IdMap::key(vol, p.extent)), p.probability);
+		ctx_.pool.grow(ctx_.ids.size());
+		return targets_;
+	}
+
 	PolicyStats stats() const
 	{
 		PolicyStats s;
@@ -109,6 +121,7 @@ private:
 	std::string model_;
 	std::vector<std::unique_ptr<predictor::Predictor>> models_;
 	std::vector<Prediction> preds_;
+	std::vector<std::pair<std::uint32_t, double>> targets_;
 	std::uint64_t predictions_ = 0;
 	double seconds_ = 0;
 };
@@ -131,11 +144,7 @@ public:
 	{
 		if (!models_.enabled())
 			return;
-		for (const Prediction &p : models_.step(vol, a)) {
-			if (p.probability < ctx_.cfg.prefetch_min_probability)
-				continue;
-			std::uint32_t id = ctx_.ids.get(IdMap::key(vol, p.extent));
-			ctx_.pool.grow(ctx_.ids.size());
+		for (auto [id, probability] : models_.targets(vol, a)) {
 			lru_.grow(ctx_.ids.size());
 			if (!ctx_.pool.resident(id))
 				promote_lru(lru_, id, now, true, 0);
@@ -252,12 +261,8 @@ public:
 	{
 		if (!models_.enabled())
 			return;
-		for (const Prediction &p : models_.step(vol, a)) {
-			if (p.probability < ctx_.cfg.prefetch_min_probability)
-				continue;
-			std::uint32_t id = ctx_.ids.get(IdMap::key(vol, p.extent));
-			ctx_.pool.grow(ctx_.ids.size());
-			heat_.forecast({{id, p.probability, p.expected_time_ns}}, clock_);
+		for (auto [id, probability] : models_.targets(vol, a)) {
+			heat_.forecast({{id, probability, 0}}, clock_);
 			candidate(id);
 		}
 	}

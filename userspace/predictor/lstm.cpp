@@ -249,9 +249,12 @@ Result<std::unique_ptr<LstmPredictor>> LstmPredictor::from_model_file(const Mode
 	if (!r.u64(&n) || n != static_cast<std::uint64_t>(p->net_.params().size()))
 		return make_error("lstm model parameter count does not match its shape");
 	auto &theta = p->net_.params();
-	for (Eigen::Index i = 0; i < theta.size(); ++i)
-		if (!r.f64(&theta[i]))
+	for (Eigen::Index i = 0; i < theta.size(); ++i) {
+		double x;
+		if (!r.f64(&x))
 			return make_error("lstm model truncated (parameters)");
+		theta[i] = static_cast<LstmNet::Scalar>(x);
+	}
 	if (!r.at_end())
 		return make_error("lstm model has trailing bytes");
 	return p;

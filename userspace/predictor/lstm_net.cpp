@@ -23,7 +23,8 @@ double uniform(std::uint64_t *s)
 
 } // namespace
 
-LstmNet::LstmNet(LstmShape shape, std::uint64_t seed) : shape_(shape), rng_(seed)
+template <typename S>
+BasicLstmNet<S>::BasicLstmNet(LstmShape shape, std::uint64_t seed) : shape_(shape), rng_(seed)
 {
 	const std::size_t G = 4 * shape_.hidden;
 	off_wh_ = G * shape_.inputs();
@@ -32,42 +33,49 @@ LstmNet::LstmNet(LstmShape shape, std::uint64_t seed) : shape_(shape), rng_(seed
 	off_by_ = off_wy_ + static_cast<std::size_t>(shape_.classes) * shape_.hidden;
 	theta_.resize(shape_.parameters());
 	for (Eigen::Index i = 0; i < theta_.size(); ++i)
-		theta_[i] = kInitScale * uniform(&rng_);
+		theta_[i] = static_cast<S>(kInitScale * uniform(&rng_));
 	// Zero biases, forget gate bias 1 (remember by default).
 	theta_.segment(off_b_, G).setZero();
-	theta_.segment(off_b_ + shape_.hidden, shape_.hidden).setConstant(1.0);
+	theta_.segment(off_b_ + shape_.hidden, shape_.hidden).setConstant(S(1));
 	theta_.segment(off_by_, shape_.classes).setZero();
 	m_ = Vec::Zero(theta_.size());
 	v_ = Vec::Zero(theta_.size());
 }
 
-Eigen::Map<const LstmNet::Mat> LstmNet::wx() const
+template <typename S>
+Eigen::Map<const typename BasicLstmNet<S>::Mat> BasicLstmNet<S>::wx() const
 {
 	return {theta_.data(), 4 * shape_.hidden, shape_.inputs()};
 }
-Eigen::Map<const LstmNet::Mat> LstmNet::wh() const
+template <typename S>
+Eigen::Map<const typename BasicLstmNet<S>::Mat> BasicLstmNet<S>::wh() const
 {
 	return {theta_.data() + off_wh_, 4 * shape_.hidden, shape_.hidden};
 }
-Eigen::Map<const LstmNet::Vec> LstmNet::b() const
+template <typename S>
+Eigen::Map<const typename BasicLstmNet<S>::Vec> BasicLstmNet<S>::b() const
 {
 	return {theta_.data() + off_b_, 4 * shape_.hidden};
 }
-Eigen::Map<const LstmNet::Mat> LstmNet::wy() const
+template <typename S>
+Eigen::Map<const typename BasicLstmNet<S>::Mat> BasicLstmNet<S>::wy() const
 {
 	return {theta_.data() + off_wy_, shape_.classes, shape_.hidden};
 }
-Eigen::Map<const LstmNet::Vec> LstmNet::by() const
+template <typename S>
+Eigen::Map<const typename BasicLstmNet<S>::Vec> BasicLstmNet<S>::by() const
 {
 	return {theta_.data() + off_by_, shape_.classes};
 }
 
-LstmNet::State LstmNet::zero_state() const
+template <typename S>
+typename BasicLstmNet<S>::State BasicLstmNet<S>::zero_state() const
 {
 	return {Vec::Zero(shape_.hidden), Vec::Zero(shape_.hidden)};
 }
 
-void LstmNet::forward(const StepInput &in, State *s, Step *st) const
+template <typename S>
+void BasicLstmNet<S>::forward(const StepInput &in, State *s, Step *st) const
 {
 	const int H = shape_.hidden;
 	st->in = in;
@@ -81,28 +89,29 @@ void LstmNet::forward(const StepInput &in, State *s, Step *st) const
 		z += wx().col(col + in[k]);
 		col += shape_.features[k];
 	}
-	st->i = (1.0 / (1.0 + (-z.segment(0, H).array()).exp())).matrix();
-	st->f = (1.0 / (1.0 + (-z.segment(H, H).array()).exp())).matrix();
+	st->i = (S(1) / (S(1) + (-z.segment(0, H).array()).exp())).matrix();
+	st->f = (S(1) / (S(1) + (-z.segment(H, H).array()).exp())).matrix();
 	st->g = z.segment(2 * H, H).array().tanh().matrix();
-	st->o = (1.0 / (1.0 + (-z.segment(3 * H, H).array()).exp())).matrix();
+	st->o = (S(1) / (S(1) + (-z.segment(3 * H, H).array()).exp())).matrix();
 	st->c = st->f.cwiseProduct(s->c) + st->i.cwiseProduct(st->g);
 	st->tanh_c = st->c.array().tanh().matrix();
 	st->h = st->o.cwiseProduct(st->tanh_c);
 	Vec &y = y_;
 	y.noalias() = wy() * st->h;
 	y += by();
-	double mx = y.maxCoeff();
+	S mx = y.maxCoeff();
 	st->p = (y.array() - mx).exp().matrix();
 	st->p /= st->p.sum();
 	s->h = st->h;
 	s->c = st->c;
 }
 
-double LstmNet::backward(std::span<const Step> steps, std::span<const int> targets, Vec *grad) const
+template <typename S>
+double BasicLstmNet<S>::backward(std::span<const Step> steps, std::span<const int> targets, Vec *grad) const
 {
 	const int H = shape_.hidden;
 	const int G = 4 * H;
-	const double scale = 1.0 / static_cast<double>(steps.size());
+	const S scale = S(1) / static_cast<S>(steps.size());
 	Eigen::Map<Mat> gwx(grad->data(), G, shape_.inputs());
 	Eigen::Map<Mat> gwh(grad->data() + off_wh_, G, H);
 	Eigen::Map<Vec> gb(grad->data() + off_b_, G);
@@ -113,23 +122,23 @@ double LstmNet::backward(std::span<const Step> steps, std::span<const int> targe
 	Vec dh_next = Vec::Zero(H), dc_next = Vec::Zero(H), dz(G);
 	for (std::size_t t = steps.size(); t-- > 0;) {
 		const Step &s = steps[t];
-		loss -= std::log(std::max(s.p[targets[t]], 1e-300));
+		loss -= std::log(std::max(static_cast<double>(s.p[targets[t]]), 1e-300));
 		Vec dy = s.p * scale;
 		dy[targets[t]] -= scale;
 		gwy.noalias() += dy * s.h.transpose();
 		gby += dy;
 		Vec dh = wy().transpose() * dy + dh_next;
 		Vec dout = dh.cwiseProduct(s.tanh_c);
-		Vec dc = dh.cwiseProduct(s.o).cwiseProduct((1.0 - s.tanh_c.array().square()).matrix()) +
+		Vec dc = dh.cwiseProduct(s.o).cwiseProduct((S(1) - s.tanh_c.array().square()).matrix()) +
 			 dc_next;
 		dz.segment(0, H) = dc.cwiseProduct(s.g).cwiseProduct(
-			(s.i.array() * (1.0 - s.i.array())).matrix());
+			(s.i.array() * (S(1) - s.i.array())).matrix());
 		dz.segment(H, H) = dc.cwiseProduct(s.c_prev).cwiseProduct(
-			(s.f.array() * (1.0 - s.f.array())).matrix());
+			(s.f.array() * (S(1) - s.f.array())).matrix());
 		dz.segment(2 * H, H) =
-			dc.cwiseProduct(s.i).cwiseProduct((1.0 - s.g.array().square()).matrix());
+			dc.cwiseProduct(s.i).cwiseProduct((S(1) - s.g.array().square()).matrix());
 		dz.segment(3 * H, H) =
-			dout.cwiseProduct((s.o.array() * (1.0 - s.o.array())).matrix());
+			dout.cwiseProduct((s.o.array() * (S(1) - s.o.array())).matrix());
 		dc_next = dc.cwiseProduct(s.f);
 		gb += dz;
 		int col = 0;
@@ -143,7 +152,8 @@ double LstmNet::backward(std::span<const Step> steps, std::span<const int> targe
 	return loss * scale;
 }
 
-double LstmNet::sequence_loss(const std::vector<StepInput> &in, const std::vector<int> &targets,
+template <typename S>
+double BasicLstmNet<S>::sequence_loss(const std::vector<StepInput> &in, const std::vector<int> &targets,
 			      Vec *grad) const
 {
 	State s = zero_state();
@@ -158,37 +168,51 @@ double LstmNet::sequence_loss(const std::vector<StepInput> &in, const std::vecto
 	return backward(steps, targets, grad);
 }
 
-void LstmNet::adam_step(const Vec &grad, double lr)
+template <typename S>
+void BasicLstmNet<S>::adam_step(const Vec &grad, double lr)
 {
-	double norm = grad.norm();
-	double clip = norm > kClipNorm ? kClipNorm / norm : 1.0;
+	const double norm = static_cast<double>(grad.norm());
+	const S clip = static_cast<S>(norm > kClipNorm ? kClipNorm / norm : 1.0);
 	++t_;
-	m_ = kBeta1 * m_ + (1 - kBeta1) * clip * grad;
-	v_ = kBeta2 * v_ + (1 - kBeta2) * (clip * clip) * grad.cwiseAbs2();
-	double c1 = 1 - std::pow(kBeta1, static_cast<double>(t_));
-	double c2 = 1 - std::pow(kBeta2, static_cast<double>(t_));
-	theta_.array() -= lr * (m_.array() / c1) / ((v_.array() / c2).sqrt() + kEps);
+	const S b1 = S(kBeta1), b2 = S(kBeta2);
+	const S c1 = static_cast<S>(1 - std::pow(kBeta1, static_cast<double>(t_)));
+	const S c2 = static_cast<S>(1 - std::pow(kBeta2, static_cast<double>(t_)));
+	const S step = static_cast<S>(lr) / c1, eps = S(kEps), inv_c2 = S(1) / c2;
+	// One fused pass over the parameters.
+	S *th = theta_.data(), *m = m_.data(), *v = v_.data();
+	const S *g = grad.data();
+	for (Eigen::Index k = 0; k < theta_.size(); ++k) {
+		S gk = clip * g[k];
+		m[k] = b1 * m[k] + (S(1) - b1) * gk;
+		v[k] = b2 * v[k] + (S(1) - b2) * gk * gk;
+		th[k] -= step * m[k] / (std::sqrt(v[k] * inv_c2) + eps);
+	}
 }
 
-void LstmNet::reset_class(int k, int input_col)
+template <typename S>
+void BasicLstmNet<S>::reset_class(int k, int input_col)
 {
 	const int H = shape_.hidden;
 	for (int j = 0; j < H; ++j) {
 		std::size_t idx = off_wy_ + static_cast<std::size_t>(j) * shape_.classes + k;
-		theta_[idx] = kInitScale * uniform(&rng_);
+		theta_[idx] = static_cast<S>(kInitScale * uniform(&rng_));
 		m_[idx] = v_[idx] = 0;
 	}
 	theta_[off_by_ + k] = m_[off_by_ + k] = v_[off_by_ + k] = 0;
 	for (int r = 0; r < 4 * H; ++r) {
 		std::size_t idx = static_cast<std::size_t>(input_col) * 4 * H + r;
-		theta_[idx] = kInitScale * uniform(&rng_);
+		theta_[idx] = static_cast<S>(kInitScale * uniform(&rng_));
 		m_[idx] = v_[idx] = 0;
 	}
 }
 
-std::size_t LstmNet::memory_bytes() const
+template <typename S>
+std::size_t BasicLstmNet<S>::memory_bytes() const
 {
-	return sizeof(*this) + 3 * theta_.size() * sizeof(double);
+	return sizeof(*this) + 3 * theta_.size() * sizeof(S);
 }
+
+template class BasicLstmNet<float>;
+template class BasicLstmNet<double>;
 
 } // namespace dmtier::predictor

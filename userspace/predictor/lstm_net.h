@@ -31,10 +31,14 @@ struct LstmShape {
 
 using StepInput = std::array<int, 4>; // one value per feature
 
-class LstmNet {
+// S is float in production (Eigen vectorises its exp and tanh) and double
+// for the numeric gradient check.
+template <typename S>
+class BasicLstmNet {
 public:
-	using Vec = Eigen::VectorXd;
-	using Mat = Eigen::MatrixXd;
+	using Scalar = S;
+	using Vec = Eigen::Matrix<S, Eigen::Dynamic, 1>;
+	using Mat = Eigen::Matrix<S, Eigen::Dynamic, Eigen::Dynamic>;
 
 	struct State {
 		Vec h, c;
@@ -45,7 +49,7 @@ public:
 		Vec h_prev, c_prev, i, f, g, o, c, tanh_c, h, p; // p: softmax output
 	};
 
-	explicit LstmNet(LstmShape shape, std::uint64_t seed = 1);
+	explicit BasicLstmNet(LstmShape shape, std::uint64_t seed = 1);
 
 	const LstmShape &shape() const { return shape_; }
 	State zero_state() const;
@@ -83,5 +87,10 @@ private:
 	std::uint64_t t_ = 0;
 	std::uint64_t rng_;
 };
+
+extern template class BasicLstmNet<float>;
+extern template class BasicLstmNet<double>;
+using LstmNet = BasicLstmNet<float>;
+using LstmNetF64 = BasicLstmNet<double>;
 
 } // namespace dmtier::predictor
