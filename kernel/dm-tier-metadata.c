@@ -141,8 +141,8 @@ static int dmt_md_resize_bitmaps(struct dmt_pool *pool)
 		return -ENOMEM;
 	}
 	if (md->dirty) {
-		bitmap_copy(dirty, md->dirty, md->nr_blocks);
-		bitmap_copy(cur, md->cur_slot, md->nr_blocks);
+		bitmap_copy(dirty, md->dirty, min(md->nr_blocks, nr));
+		bitmap_copy(cur, md->cur_slot, min(md->nr_blocks, nr));
 		bitmap_free(md->dirty);
 		bitmap_free(md->cur_slot);
 	}
@@ -287,17 +287,18 @@ static int dmt_md_write_block(struct dmt_pool *pool, u64 lb, u64 generation)
 	memcpy(h, img, DMT_BLOCK_SIZE);
 	h->type = cpu_to_le32(dmt_md_block_type(lb));
 	h->generation = cpu_to_le64(generation);
-	h->blocknr = cpu_to_le64(lb);
+	h->blocknr = cpu_to_le64(slot0 + spare);
 	h->reserved = 0;
 	h->csum = cpu_to_le32(dmt_csum(h, DMT_BLOCK_SIZE));
 	return dmt_md_rw(md, REQ_OP_WRITE, slot0 + spare, 1, h);
 }
 
-static bool dmt_block_valid(struct dmt_block_header *h, u64 lb)
+/* A slot is valid if its checksum holds and it says where it belongs. */
+static bool dmt_block_valid(struct dmt_block_header *h, u64 lb, u64 slot)
 {
 	return le32_to_cpu(h->csum) == dmt_csum(h, DMT_BLOCK_SIZE) &&
 	       le32_to_cpu(h->type) == dmt_md_block_type(lb) &&
-	       le64_to_cpu(h->blocknr) == lb;
+	       le64_to_cpu(h->blocknr) == slot;
 }
 
 /*
@@ -320,7 +321,7 @@ static int dmt_md_load_block(struct dmt_pool *pool, u64 lb, void *pair)
 	if (r)
 		return r;
 	for (s = 0; s < 2; s++) {
-		ok[s] = dmt_block_valid(h[s], lb);
+		ok[s] = dmt_block_valid(h[s], lb, slot0 + s);
 		gen[s] = le64_to_cpu(h[s]->generation);
 		if (ok[s] && gen[s] > md->generation) {
 			/* Written by a commit that never completed. */
@@ -650,6 +651,58 @@ bad:
 	sb->nr_tiers = cpu_to_le32(first);
 	sb->meta_blocks_used = cpu_to_le64(dmt_layout_end(sb, first));
 	return r;
+}
+
+/*
+ * Drop empty tier @r from the pool and commit the new layout.  The other
+ * tiers keep their labels (they name the tier's UUID, not its index) and
+ * their reverse-map areas; @r's area is left unused.  Caller holds md_lock,
+ * everything is committed and the map path is frozen.
+ */
+int dmt_md_remove_tier(struct dmt_pool *pool, unsigned int r)
+{
+	struct dmt_metadata *md = &pool->md;
+	struct dmt_superblock *sb = md->sb;
+	unsigned long *old_cur = md->cur_slot, *old_dirty = md->dirty;
+	u64 old_base[DM_TIER_MAX_TIERS], lb;
+	unsigned int i, n = pool->nr_tiers;
+	int err;
+
+	for (i = 0; i < n; i++)
+		old_base[i] = pool->tiers[i].md_base;
+	dmt_tier_free_maps(&pool->tiers[r]);
+	memmove(&pool->tiers[r], &pool->tiers[r + 1], (n - r - 1) * sizeof(pool->tiers[0]));
+	memset(&pool->tiers[n - 1], 0, sizeof(pool->tiers[0]));
+	memmove(&old_base[r], &old_base[r + 1], (n - r - 1) * sizeof(old_base[0]));
+	memmove(&sb->tiers[r], &sb->tiers[r + 1], (n - r - 1) * sizeof(sb->tiers[0]));
+	memset(&sb->tiers[n - 1], 0, sizeof(sb->tiers[0]));
+	sb->nr_tiers = cpu_to_le32(n - 1);
+	sb->meta_blocks_used = cpu_to_le64(dmt_layout_end(sb, n - 1));
+	WRITE_ONCE(pool->nr_tiers, n - 1);
+
+	/* Fresh per-block bitmaps with the remaining blocks' current slots. */
+	md->dirty = NULL;
+	md->cur_slot = NULL;
+	err = dmt_md_resize_bitmaps(pool);
+	if (err) {
+		md->dirty = old_dirty;
+		md->cur_slot = old_cur;
+		return err;
+	}
+	for (lb = 0; lb < dmt_vol_area_blocks(); lb++)
+		if (test_bit(lb, old_cur))
+			__set_bit(lb, md->cur_slot);
+	for (i = 0; i + 1 < n; i++)
+		for (lb = 0; lb < pool->tiers[i].rmap_blocks; lb++)
+			if (test_bit(old_base[i] + lb, old_cur))
+				__set_bit(pool->tiers[i].md_base + lb, md->cur_slot);
+	bitmap_free(old_cur);
+	bitmap_free(old_dirty);
+
+	err = dmt_sb_write(pool, md->generation + 1);
+	if (err)
+		dmt_pool_error(pool, "remove tier", err);
+	return err;
 }
 
 int dmt_md_open(struct dmt_pool *pool, struct block_device *meta,

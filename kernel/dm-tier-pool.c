@@ -12,6 +12,7 @@
 #include <linux/slab.h>
 #include <linux/blkdev.h>
 #include <linux/ctype.h>
+#include <linux/delay.h>
 
 #include "dm-tier.h"
 
@@ -29,6 +30,7 @@ struct pool_c {
 	struct dm_dev *tier_dev[DM_TIER_MAX_TIERS];
 	unsigned int commit_ms;
 	bool no_fallback;
+	int remove_tier;		/* reload leaves this empty tier out */
 
 	/* Settings, see pool_settings[]. */
 	unsigned int bandwidth_mbps, max_migrations, yield_depth;
@@ -93,13 +95,16 @@ void dmt_remap(struct dmt_pool *pool, struct bio *bio, u64 fe, sector_t vsector)
 		(vsector & (pool->extent_sectors - 1));
 }
 
+/* Hand a bio to the worker (NULL: just wake it). */
 void dmt_pool_defer_bio(struct dmt_pool *pool, struct bio *bio)
 {
 	unsigned long flags;
 
-	spin_lock_irqsave(&pool->lock, flags);
-	bio_list_add(&pool->deferred, bio);
-	spin_unlock_irqrestore(&pool->lock, flags);
+	if (bio) {
+		spin_lock_irqsave(&pool->lock, flags);
+		bio_list_add(&pool->deferred, bio);
+		spin_unlock_irqrestore(&pool->lock, flags);
+	}
 	queue_work(pool->wq, &pool->worker);
 }
 
@@ -296,7 +301,7 @@ static void pool_worker(struct work_struct *ws)
 		}
 		dmt_io_enter(pool, pb);
 		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
-		if (!dmt_fe_mapped(fe) ||
+		if (!dmt_fe_mapped(fe) || READ_ONCE(pool->frozen) ||
 		    (fe & DMT_FE_MIGRATING && op_is_write(bio_op(bio)))) {
 			/* Discarded or being moved meanwhile: start over. */
 			dmt_io_exit(pool, pb);
@@ -643,9 +648,15 @@ static void pool_dtr(struct dm_target *ti)
 }
 
 /* A reload of an existing pool: same metadata device, existing tiers in order. */
+/*
+ * A reload of an existing pool: same metadata device and extent size; the
+ * tiers in the same order, except that one empty tier may be left out and
+ * new ones may be appended.
+ */
 static int pool_check_reload(struct dmt_pool *pool, struct pool_c *pc, char **error)
 {
-	unsigned int i;
+	unsigned int i = 0, j = 0;
+	int removed = -1;
 
 	if (pool->md.bdev != pc->metadata_dev->bdev) {
 		*error = "Metadata device cannot change on reload";
@@ -655,18 +666,110 @@ static int pool_check_reload(struct dmt_pool *pool, struct pool_c *pc, char **er
 		*error = "Extent size differs from the pool's";
 		return -EINVAL;
 	}
-	if (pc->nr_tiers < pool->nr_tiers) {
-		*error = "Tier device missing";
-		return -EINVAL;
-	}
-	for (i = 0; i < pool->nr_tiers; i++)
-		if (pool->tiers[i].bdev != pc->tier_dev[i]->bdev) {
-			*error = "Tier devices cannot change on reload";
+	while (i < pool->nr_tiers) {
+		if (j < pc->nr_tiers && pool->tiers[i].bdev == pc->tier_dev[j]->bdev) {
+			i++;
+			j++;
+			continue;
+		}
+		if (removed >= 0) {
+			*error = "Tier devices cannot change on reload (one empty tier may be removed)";
 			return -EINVAL;
 		}
+		removed = i++;
+	}
+	if (removed >= 0 && pool->tiers[removed].used) {
+		*error = "Tier device missing or still holds extents (evacuate_tier first)";
+		return -EBUSY;
+	}
+	if (removed >= 0 && j == 0 && pc->nr_tiers == 0) {
+		*error = "Cannot remove the last tier";
+		return -EINVAL;
+	}
+	pc->remove_tier = removed;
 	return 0;
 }
 
+/* Wait, without md_lock, for migrations in flight to finish. */
+static void __pool_wait_migrations(struct dmt_pool *pool)
+{
+	while (pool->mig_in_flight) {
+		mutex_unlock(&pool->md_lock);
+		flush_delayed_work(&pool->mig_work);
+		msleep(10);
+		mutex_lock(&pool->md_lock);
+	}
+}
+
+/*
+ * Remove empty tier @r: freeze the map path, drain, renumber the tiers
+ * above it in every forward entry, queue and hint, and commit the new
+ * layout.  Caller holds md_lock.
+ */
+static int __pool_remove_tier(struct dmt_pool *pool, unsigned int r)
+{
+	struct dmt_volume *vol;
+	unsigned int i, j;
+	u64 ci, e;
+	int err;
+
+	__pool_wait_migrations(pool);
+	err = dmt_md_commit(pool);
+	if (err)
+		return err;
+	if (pool->tiers[r].used || READ_ONCE(pool->mode) != DMT_MODE_RW)
+		return -EBUSY;
+
+	WRITE_ONCE(pool->frozen, true);
+	smp_mb();
+	dmt_pool_drain_io(pool);
+
+	list_for_each_entry(vol, &pool->volumes, list) {
+		for (ci = 0; ci < vol->nr_chunks; ci++) {
+			u64 *chunk = vol->chunks[ci];
+
+			if (!chunk)
+				continue;
+			for (e = 0; e < DMT_CHUNK_ENTRIES; e++) {
+				u64 fe = READ_ONCE(chunk[e]);
+				unsigned int t = dmt_fe_tier(fe);
+
+				if (dmt_fe_mapped(fe) && t > r)
+					dmt_fe_update(&chunk[e], 7ULL << DMT_FE_TIER_SHIFT,
+						      (u64)(t - 1) << DMT_FE_TIER_SHIFT);
+			}
+		}
+		for (i = j = 0; i < vol->nr_hints; i++) {
+			if (vol->hints[i].tier == r)
+				continue;
+			vol->hints[j] = vol->hints[i];
+			if (vol->hints[j].tier > r)
+				vol->hints[j].tier--;
+			j++;
+		}
+		vol->nr_hints = j;
+		for (i = r; i + 1 < DM_TIER_MAX_TIERS; i++)
+			vol->mapped[i] = vol->mapped[i + 1];
+		vol->mapped[DM_TIER_MAX_TIERS - 1] = 0;
+	}
+	for (i = j = 0; i < pool->queue_len; i++) {
+		if (pool->queue[i].tier == r)
+			continue;
+		pool->queue[j] = pool->queue[i];
+		if (pool->queue[j].tier > r)
+			pool->queue[j].tier--;
+		j++;
+	}
+	pool->queue_len = j;
+	if (pool->evacuating == (int)r)
+		pool->evacuating = -1;
+	else if (pool->evacuating > (int)r)
+		pool->evacuating--;
+
+	err = dmt_md_remove_tier(pool, r);
+	WRITE_ONCE(pool->frozen, false);
+	return err;
+}
 /*
  * Construct a tier pool:
  *
@@ -701,6 +804,7 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	}
 	pc->ti = ti;
 	pc->commit_ms = POOL_DEFAULT_COMMIT_MS;
+	pc->remove_tier = -1;
 
 	r = pool_get_dev(ti, pc, dm_shift_arg(&as), &pc->metadata_dev, &ti->error);
 	if (r)
@@ -781,6 +885,17 @@ static int pool_preresume(struct dm_target *ti)
 	int r = 0;
 
 	mutex_lock(&pool->md_lock);
+	if (pc->remove_tier >= 0) {
+		r = __pool_remove_tier(pool, pc->remove_tier);
+		if (r) {
+			DMERR("%s: cannot remove tier %d (%d)", dm_device_name(pool->pool_md),
+			      pc->remove_tier, r);
+			goto out;
+		}
+		DMINFO("%s: tier %d removed", dm_device_name(pool->pool_md), pc->remove_tier);
+		pc->remove_tier = -1;
+		dmt_pool_defer_bio(pool, NULL);
+	}
 	for (i = pool->nr_tiers; i < pc->nr_tiers; i++)
 		extra[n++] = pc->tier_dev[i]->bdev;
 	if (n) {
@@ -793,6 +908,7 @@ static int pool_preresume(struct dm_target *ti)
 	}
 	pool->ti = ti;
 	pool_apply_features(pool, pc);
+out:
 	mutex_unlock(&pool->md_lock);
 	return r;
 }

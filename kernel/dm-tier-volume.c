@@ -164,6 +164,11 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 	}
 
 	dmt_io_enter(pool, pb);
+	if (unlikely(READ_ONCE(pool->frozen))) {
+		dmt_io_exit(pool, pb);
+		dmt_pool_defer_bio(pool, bio);
+		return DM_MAPIO_SUBMITTED;
+	}
 	slot = dmt_lookup_slot(tc->vol, to_vext(pb->vsector >> pool->extent_shift));
 	fe = slot ? READ_ONCE(*slot) : 0;
 	if (!dmt_fe_mapped(fe)) {

@@ -248,6 +248,7 @@ struct dmt_pool {
 	enum dmt_mode mode;
 	bool needs_check;
 	bool out_of_space;
+	bool frozen;			/* tiers renumbering: map path defers */
 
 	struct list_head volumes;	/* under md_lock */
 	unsigned int nr_volumes;
@@ -427,6 +428,7 @@ int __dmt_evacuate(struct dmt_pool *pool, unsigned int tier);
 int dmt_md_open(struct dmt_pool *pool, struct block_device *meta,
 		struct block_device **tiers, unsigned int nr_tiers,
 		sector_t extent_sectors, char **error);
+int dmt_md_remove_tier(struct dmt_pool *pool, unsigned int r);
 int dmt_md_add_tiers(struct dmt_pool *pool, struct block_device **tiers,
 		     unsigned int nr_tiers, char **error);
 void dmt_md_close(struct dmt_pool *pool);

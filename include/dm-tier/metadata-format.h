@@ -51,7 +51,7 @@ struct dmt_block_header {
 	__le32 csum;
 	__le32 type;			/* enum dmt_block_type */
 	__le64 generation;		/* commit that wrote this copy */
-	__le64 blocknr;			/* logical block number (not the slot) */
+	__le64 blocknr;			/* the slot's own block number */
 	__le64 reserved;
 };
 
