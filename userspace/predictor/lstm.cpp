@@ -188,6 +188,16 @@ std::size_t LstmPredictor::model_bytes() const
 	       cfg_.vocab * (sizeof(Extent) + sizeof(double) + 1);
 }
 
+void LstmPredictor::adopt_model(const LstmPredictor &t)
+{
+	net_.params() = t.net_.params();
+	slot_delta_ = t.slot_delta_;
+	slot_count_ = t.slot_count_;
+	slot_used_ = t.slot_used_;
+	slot_of_ = t.slot_of_;
+	candidates_ = t.candidates_;
+}
+
 ModelFile LstmPredictor::to_model_file() const
 {
 	PayloadWriter w;

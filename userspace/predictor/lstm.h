@@ -44,6 +44,9 @@ public:
 	std::size_t file_bytes() const { return encode_model_file(to_model_file()).size(); }
 
 	void set_training(bool on) { training_ = on; }
+	// Takes over another predictor's weights and vocabulary (same shape),
+	// keeping this one's position in its stream. For background training.
+	void adopt_model(const LstmPredictor &trained);
 	std::uint64_t transitions() const { return transitions_; }
 	std::uint64_t trained_transitions() const { return trained_; }
 	// Fraction of the last transitions whose extent was the top prediction.

@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "predictor/trainer.h"
+
+#include <chrono>
+
+namespace dmtier::predictor {
+
+namespace {
+constexpr std::size_t kBatch = 64; // transitions trained per lock hold
+}
+
+BackgroundLstm::BackgroundLstm(LstmConfig lstm, TrainerConfig cfg)
+	: cfg_(cfg), infer_(lstm), train_(std::make_unique<LstmPredictor>(lstm)),
+	  published_(std::make_unique<LstmPredictor>(lstm))
+{
+	infer_.set_training(false);
+	thread_ = std::thread([this] { run(); });
+}
+
+BackgroundLstm::BackgroundLstm(const LstmPredictor &warm, TrainerConfig cfg)
+	: BackgroundLstm(warm.config(), cfg)
+{
+	infer_.adopt_model(warm);
+	std::lock_guard<std::mutex> lock(mu_);
+	train_->adopt_model(warm);
+}
+
+BackgroundLstm::~BackgroundLstm()
+{
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		stop_ = true;
+	}
+	work_.notify_all();
+	thread_.join();
+}
+
+void BackgroundLstm::observe(const Access &a)
+{
+	{
+		// The trainer holds mu_ only to move a batch or publish a copy.
+		std::lock_guard<std::mutex> lock(mu_);
+		if (fresh_) {
+			infer_.adopt_model(*published_);
+			fresh_ = false;
+		}
+		if (queue_.size() < cfg_.queue_capacity)
+			queue_.push_back(a);
+		else
+			++dropped_; // the trainer is over its budget: skip, never wait
+	}
+	work_.notify_one();
+	infer_.observe(a);
+}
+
+void BackgroundLstm::predict(std::size_t k, std::vector<Prediction> *out) { infer_.predict(k, out); }
+
+std::size_t BackgroundLstm::model_bytes() const
+{
+	return infer_.model_bytes() + 2 * infer_.model_bytes() + cfg_.queue_capacity * sizeof(Access);
+}
+
+void BackgroundLstm::publish_locked()
+{
+	published_->adopt_model(*train_);
+	fresh_ = true;
+}
+
+void BackgroundLstm::run()
+{
+	using clock = std::chrono::steady_clock;
+	std::vector<Access> batch;
+	std::size_t since_publish = 0;
+	std::unique_lock<std::mutex> lock(mu_);
+	for (;;) {
+		work_.wait(lock, [&] { return stop_ || !queue_.empty(); });
+		if (stop_)
+			return;
+		batch.clear();
+		while (!queue_.empty() && batch.size() < kBatch) {
+			batch.push_back(queue_.front());
+			queue_.pop_front();
+		}
+		busy_ = true;
+		lock.unlock();
+		auto t0 = clock::now();
+		for (const auto &a : batch)
+			train_->observe(a);
+		double spent = std::chrono::duration<double>(clock::now() - t0).count();
+		trained_ += batch.size();
+		since_publish += batch.size();
+		lock.lock();
+		if (since_publish >= cfg_.publish_every || queue_.empty()) {
+			publish_locked();
+			since_publish = 0;
+		}
+		busy_ = false;
+		idle_.notify_all();
+		// Hold the CPU budget: rest in proportion to the work done.
+		if (cfg_.cpu_budget > 0 && cfg_.cpu_budget < 1) {
+			auto rest = std::chrono::duration<double>(spent * (1 - cfg_.cpu_budget) / cfg_.cpu_budget);
+			work_.wait_for(lock, rest, [&] { return stop_; });
+			if (stop_)
+				return;
+		}
+	}
+}
+
+void BackgroundLstm::flush()
+{
+	std::unique_lock<std::mutex> lock(mu_);
+	idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
+	if (fresh_) {
+		infer_.adopt_model(*published_);
+		fresh_ = false;
+	}
+}
+
+Status BackgroundLstm::save(const std::string &path)
+{
+	std::unique_lock<std::mutex> lock(mu_);
+	idle_.wait(lock, [&] { return !busy_; }); // not mid-batch
+	return train_->save(path);
+}
+
+} // namespace dmtier::predictor

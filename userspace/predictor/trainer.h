@@ -1,0 +1,65 @@
+// SPDX-License-Identifier: GPL-2.0
+// BackgroundLstm: the LSTM predictor with its training moved to a background
+// thread under a CPU budget. The caller's thread only runs inference; the
+// transitions it sees are queued for a training copy of the model, whose
+// weights and vocabulary are published back every few hundred transitions.
+// When the trainer falls behind its budget the queue fills and further
+// transitions are dropped from training (counted); the caller never waits
+// for training, only for a short lock around the queue.
+#pragma once
+
+#include <atomic>
+#include <condition_variable>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <thread>
+
+#include "predictor/lstm.h"
+
+namespace dmtier::predictor {
+
+struct TrainerConfig {
+	double cpu_budget = 0.25;          // fraction of one core the trainer may use
+	std::size_t queue_capacity = 8192; // transitions waiting for training
+	std::size_t publish_every = 256;   // trained transitions between weight updates
+};
+
+class BackgroundLstm final : public Predictor {
+public:
+	explicit BackgroundLstm(LstmConfig lstm = {}, TrainerConfig cfg = {});
+	// Warm start from a trained model (e.g. loaded from a file).
+	BackgroundLstm(const LstmPredictor &warm, TrainerConfig cfg);
+	~BackgroundLstm() override;
+	BackgroundLstm(const BackgroundLstm &) = delete;
+	BackgroundLstm &operator=(const BackgroundLstm &) = delete;
+
+	std::string_view name() const override { return "lstm"; }
+	void observe(const Access &a) override;
+	void predict(std::size_t k, std::vector<Prediction> *out) override;
+	std::size_t model_bytes() const override;
+
+	// Waits until every queued transition is trained and published.
+	void flush();
+	std::uint64_t trained() const { return trained_.load(); }
+	std::uint64_t dropped() const { return dropped_.load(); }
+	// Saves the training copy (the most up-to-date weights).
+	[[nodiscard]] Status save(const std::string &path);
+
+private:
+	void run();
+	void publish_locked();
+
+	TrainerConfig cfg_;
+	LstmPredictor infer_;                  // caller's thread only
+	std::unique_ptr<LstmPredictor> train_; // trainer thread (and save/flush under mu_)
+	std::unique_ptr<LstmPredictor> published_;
+	std::mutex mu_;
+	std::condition_variable work_, idle_;
+	std::deque<Access> queue_;
+	bool stop_ = false, busy_ = false, fresh_ = false;
+	std::atomic<std::uint64_t> trained_{0}, dropped_{0};
+	std::thread thread_;
+};
+
+} // namespace dmtier::predictor
