@@ -22,7 +22,7 @@ static unsigned int dmt_size_bucket(unsigned int bytes)
 	if (bytes <= 4096)
 		return 0;
 	b = ilog2(bytes - 1) + 1 - 12;	/* 8K -> 1, 16K -> 2, ... */
-	return min(b, DMT_SIZE_BUCKETS - 1);
+	return min(b, DM_TIER_SIZE_BUCKETS - 1);
 }
 
 /*
@@ -35,7 +35,7 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 	bool write = op_is_write(bio_op(bio));
 	unsigned int bytes = bio->bi_iter.bi_size;
 	sector_t start = bio->bi_iter.bi_sector;
-	struct dmt_profile *p;
+	struct dm_tier_profile *p;
 	u8 now = READ_ONCE(pool->heat_epoch);
 	u64 old, new, prev;
 
@@ -82,7 +82,7 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 
 int dmt_profile_alloc(struct dmt_volume *vol)
 {
-	vol->profile = alloc_percpu(struct dmt_profile);
+	vol->profile = alloc_percpu(struct dm_tier_profile);
 	return vol->profile ? 0 : -ENOMEM;
 }
 
@@ -92,21 +92,21 @@ void dmt_profile_free(struct dmt_volume *vol)
 	vol->profile = NULL;
 }
 
-void dmt_profile_sum(struct dmt_volume *vol, struct dmt_profile *sum)
+void dmt_profile_sum(struct dmt_volume *vol, struct dm_tier_profile *sum)
 {
 	int cpu;
 	unsigned int i;
 
 	memset(sum, 0, sizeof(*sum));
 	for_each_possible_cpu(cpu) {
-		struct dmt_profile *p = per_cpu_ptr(vol->profile, cpu);
+		struct dm_tier_profile *p = per_cpu_ptr(vol->profile, cpu);
 
 		sum->reads += p->reads;
 		sum->writes += p->writes;
 		sum->read_bytes += p->read_bytes;
 		sum->write_bytes += p->write_bytes;
 		sum->sequential += p->sequential;
-		for (i = 0; i < DMT_SIZE_BUCKETS; i++)
+		for (i = 0; i < DM_TIER_SIZE_BUCKETS; i++)
 			sum->size_hist[i] += p->size_hist[i];
 		sum->prefetch_hits += p->prefetch_hits;
 		sum->prefetch_misses += p->prefetch_misses;

@@ -1343,13 +1343,13 @@ static int pool_set(struct dmt_pool *pool, const char *key, const char *value)
 static void pool_emit_profile(struct dmt_pool *pool, struct dmt_volume *vol,
 			      char *result, unsigned int maxlen)
 {
-	struct dmt_profile p;
+	struct dm_tier_profile p;
 	unsigned int sz = 0, i;
 
 	dmt_profile_sum(vol, &p);
 	DMEMIT("reads=%llu writes=%llu read_bytes=%llu write_bytes=%llu sequential=%llu size_hist=",
 	       p.reads, p.writes, p.read_bytes, p.write_bytes, p.sequential);
-	for (i = 0; i < DMT_SIZE_BUCKETS; i++)
+	for (i = 0; i < DM_TIER_SIZE_BUCKETS; i++)
 		DMEMIT("%s%llu", i ? "," : "", p.size_hist[i]);
 	DMEMIT(" prefetch_hits=%llu prefetch_misses=%llu queued=%u migrating=%u\n",
 	       p.prefetch_hits, p.prefetch_misses, __dmt_mig_queued_for(pool, vol),

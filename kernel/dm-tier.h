@@ -23,6 +23,7 @@
 #include <linux/llist.h>
 
 #include "include/dm-tier/metadata-format.h"
+#include "include/uapi/linux/dm-tier.h"
 
 #define DM_MSG_PREFIX "tier"
 
@@ -120,15 +121,7 @@ struct dmt_hint {
 	unsigned int tier;
 };
 
-/* Per-volume I/O profile, per CPU. */
-#define DMT_SIZE_BUCKETS 8		/* <=4K, 8K, 16K, 32K, 64K, 128K, 256K, more */
-struct dmt_profile {
-	u64 reads, writes;
-	u64 read_bytes, write_bytes;
-	u64 sequential;
-	u64 size_hist[DMT_SIZE_BUCKETS];
-	u64 prefetch_hits, prefetch_misses;
-};
+/* Per-volume I/O profile: struct dm_tier_profile (UAPI), per CPU. */
 
 struct dmt_volume {
 	struct list_head list;		/* pool->volumes */
@@ -143,7 +136,7 @@ struct dmt_volume {
 	u64 nr_chunks;
 	u64 nr_extents;			/* table length in extents (0 inactive) */
 
-	struct dmt_profile __percpu *profile;
+	struct dm_tier_profile __percpu *profile;
 	sector_t last_end;		/* for the sequential share (racy) */
 	unsigned int migrating;		/* in-flight migrations (md_lock) */
 
@@ -411,7 +404,7 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 		      struct bio *bio, u64 *slot);
 int dmt_profile_alloc(struct dmt_volume *vol);
 void dmt_profile_free(struct dmt_volume *vol);
-void dmt_profile_sum(struct dmt_volume *vol, struct dmt_profile *sum);
+void dmt_profile_sum(struct dmt_volume *vol, struct dm_tier_profile *sum);
 
 /* dm-tier-policy.c */
 void dmt_policy_init(struct dmt_pool *pool);
