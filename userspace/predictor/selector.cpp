@@ -50,8 +50,12 @@ void ModelSelector::observe(const Access &a)
 			}
 		}
 	}
-	if (window_steps_ >= cfg_.eval_every)
+	if (window_len_ == 0)
+		window_len_ = std::min(cfg_.first_eval, cfg_.eval_every);
+	if (window_steps_ >= window_len_) {
 		evaluate();
+		window_len_ = std::min(2 * window_len_, cfg_.eval_every);
+	}
 }
 
 void ModelSelector::evaluate()

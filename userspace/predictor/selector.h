@@ -21,7 +21,8 @@ namespace dmtier::predictor {
 struct SelectorConfig {
 	std::size_t budget = 2;       // new prefetches per transition that count
 	std::size_t horizon = 16;     // transitions within which a prefetch must be used
-	std::size_t eval_every = 256; // transitions between selection decisions
+	std::size_t eval_every = 256; // transitions between selection decisions ...
+	std::size_t first_eval = 32;  // ... the first after this many, doubling up
 	double waste_charge = 1.0;    // score cost of one unused prefetch (a migration
 	                              // spent and a useful extent evicted)
 	double margin = 0.02;         // a challenger must lead by this much ...
@@ -70,6 +71,7 @@ private:
 	int lead_streak_ = 0;
 	std::size_t switches_ = 0;
 	std::uint64_t step_ = 0, window_steps_ = 0;
+	std::size_t window_len_ = 0;
 	std::vector<Prediction> scratch_;
 	std::function<bool(Extent)> resident_;
 };

@@ -45,6 +45,19 @@ TEST(Selector, SwitchesToTheModelThatFitsThePhase)
 	}
 }
 
+TEST(Selector, FirstDecisionComesEarly)
+{
+	SelectorConfig cfg;
+	cfg.initial = "none";
+	auto s = baseline_selector(cfg);
+	std::vector<Extent> seq;
+	for (Extent e = 0; e < 100; ++e)
+		seq.push_back(e);
+	// Windows of 32 then 64: two winning evaluations within 100 transitions.
+	feed(*s, seq);
+	EXPECT_EQ(s->active(), "stride");
+}
+
 TEST(Selector, HysteresisPreventsFlapping)
 {
 	SelectorConfig cfg;
