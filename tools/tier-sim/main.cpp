@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "predictor/lstm.h"
+#include "predictor/selector.h"
 #include "tier-sim/sim.h"
 #include "trace/reader.h"
 
@@ -45,7 +46,8 @@ const char kUsage[] =
 	"  --timeline FILE        hit ratio over time, one column per policy\n"
 	"  --plot PREFIX          gnuplot PNGs PREFIX-hits.png and PREFIX-heat.png\n"
 	"  --speed                measure LSTM predictions/s, training transitions/s and\n"
-	"                         model bytes on each trace's busiest volume\n";
+	"                         model bytes, and every model's next-transition top-1/top-4\n"
+	"                         accuracy, on each trace's busiest volume\n";
 
 bool parse_size(const char *s, std::uint64_t *v)
 {
@@ -128,6 +130,27 @@ void measure_speed(const std::string &name, const trace::Trace &t, std::uint64_t
 	std::printf("speed,%s,%zu,%.0f,%.0f,%zu,%zu\n", name.c_str(), stream.size(),
 		    stream.size() / train_s, stream.size() / infer_s, lstm.model_bytes(),
 		    lstm.file_bytes());
+	// Next-transition accuracy of each model on the same stream, online
+	// (each prediction made before the access it is scored on).
+	for (const auto &model : predictor::predictor_names()) {
+		if (model == "none")
+			continue;
+		auto p = predictor::make_predictor(model);
+		std::size_t top1 = 0, top4 = 0;
+		for (std::size_t i = 0; i < stream.size(); ++i) {
+			(*p)->predict(4, &out);
+			for (std::size_t r = 0; r < out.size(); ++r)
+				if (out[r].extent == stream[i].extent) {
+					top1 += r == 0;
+					++top4;
+					break;
+				}
+			(*p)->observe(stream[i]);
+		}
+		std::printf("accuracy,%s,%s,%zu,%.4f,%.4f\n", name.c_str(), model.c_str(), stream.size(),
+			    static_cast<double>(top1) / stream.size(),
+			    static_cast<double>(top4) / stream.size());
+	}
 }
 
 int plot(const std::string &prefix, const std::string &timeline_file,
