@@ -46,7 +46,6 @@ LstmPredictor::LstmPredictor(LstmConfig cfg)
 	  slot_used_(cfg.vocab, false)
 {
 	targets_.reserve(cfg.bptt);
-	grad_ = LstmNet::Vec::Zero(net_.params().size());
 }
 
 void LstmPredictor::assign_slot(int slot, Extent delta)
@@ -116,7 +115,10 @@ void LstmPredictor::review_vocabulary()
 
 void LstmPredictor::train_window()
 {
-	grad_.setZero();
+	if (grad_.size() != net_.params().size())
+		grad_ = LstmNet::Vec::Zero(net_.params().size());
+	else
+		grad_.setZero();
 	net_.backward(std::span<const LstmNet::Step>(window_.data(), used_), targets_, &grad_);
 	net_.adam_step(grad_, cfg_.learning_rate);
 	trained_ += used_;
@@ -182,7 +184,8 @@ void LstmPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 
 std::size_t LstmPredictor::model_bytes() const
 {
-	std::size_t step = 11 * cfg_.hidden * sizeof(double) + cfg_.vocab * sizeof(double);
+	using S = LstmNet::Scalar;
+	std::size_t step = sizeof(LstmNet::Step) + 11 * cfg_.hidden * sizeof(S) + cfg_.vocab * sizeof(S);
 	return net_.memory_bytes() + grad_.size() * sizeof(double) + window_.size() * step +
 	       (slot_of_.size() + candidates_.size()) * 4 * sizeof(Extent) +
 	       cfg_.vocab * (sizeof(Extent) + sizeof(double) + 1);

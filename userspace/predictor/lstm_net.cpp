@@ -38,8 +38,8 @@ BasicLstmNet<S>::BasicLstmNet(LstmShape shape, std::uint64_t seed) : shape_(shap
 	theta_.segment(off_b_, G).setZero();
 	theta_.segment(off_b_ + shape_.hidden, shape_.hidden).setConstant(S(1));
 	theta_.segment(off_by_, shape_.classes).setZero();
-	m_ = Vec::Zero(theta_.size());
-	v_ = Vec::Zero(theta_.size());
+	// Adam moments are allocated by the first update: inference-only
+	// copies of a model do not pay for them.
 }
 
 template <typename S>
@@ -171,6 +171,10 @@ double BasicLstmNet<S>::sequence_loss(const std::vector<StepInput> &in, const st
 template <typename S>
 void BasicLstmNet<S>::adam_step(const Vec &grad, double lr)
 {
+	if (m_.size() != theta_.size()) {
+		m_ = Vec::Zero(theta_.size());
+		v_ = Vec::Zero(theta_.size());
+	}
 	const double norm = static_cast<double>(grad.norm());
 	const S clip = static_cast<S>(norm > kClipNorm ? kClipNorm / norm : 1.0);
 	++t_;
@@ -196,20 +200,24 @@ void BasicLstmNet<S>::reset_class(int k, int input_col)
 	for (int j = 0; j < H; ++j) {
 		std::size_t idx = off_wy_ + static_cast<std::size_t>(j) * shape_.classes + k;
 		theta_[idx] = static_cast<S>(kInitScale * uniform(&rng_));
-		m_[idx] = v_[idx] = 0;
+		if (m_.size())
+			m_[idx] = v_[idx] = 0;
 	}
-	theta_[off_by_ + k] = m_[off_by_ + k] = v_[off_by_ + k] = 0;
+	theta_[off_by_ + k] = 0;
+	if (m_.size())
+		m_[off_by_ + k] = v_[off_by_ + k] = 0;
 	for (int r = 0; r < 4 * H; ++r) {
 		std::size_t idx = static_cast<std::size_t>(input_col) * 4 * H + r;
 		theta_[idx] = static_cast<S>(kInitScale * uniform(&rng_));
-		m_[idx] = v_[idx] = 0;
+		if (m_.size())
+			m_[idx] = v_[idx] = 0;
 	}
 }
 
 template <typename S>
 std::size_t BasicLstmNet<S>::memory_bytes() const
 {
-	return sizeof(*this) + 3 * theta_.size() * sizeof(S);
+	return sizeof(*this) + (theta_.size() + m_.size() + v_.size() + z_.size() + y_.size()) * sizeof(S);
 }
 
 template class BasicLstmNet<float>;

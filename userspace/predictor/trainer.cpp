@@ -57,7 +57,12 @@ void BackgroundLstm::predict(std::size_t k, std::vector<Prediction> *out) { infe
 
 std::size_t BackgroundLstm::model_bytes() const
 {
-	return infer_.model_bytes() + 2 * infer_.model_bytes() + cfg_.queue_capacity * sizeof(Access);
+	std::size_t train;
+	{
+		std::lock_guard<std::mutex> lock(mu_);
+		train = train_->model_bytes() + published_->model_bytes();
+	}
+	return sizeof(*this) + infer_.model_bytes() + train + cfg_.queue_capacity * sizeof(Access);
 }
 
 void BackgroundLstm::publish_locked()

@@ -21,7 +21,7 @@ namespace dmtier::predictor {
 
 struct TrainerConfig {
 	double cpu_budget = 0.25;          // fraction of one core the trainer may use
-	std::size_t queue_capacity = 8192; // transitions waiting for training
+	std::size_t queue_capacity = 4096; // transitions waiting for training
 	std::size_t publish_every = 256;   // trained transitions between weight updates
 };
 
@@ -54,7 +54,7 @@ private:
 	LstmPredictor infer_;                  // caller's thread only
 	std::unique_ptr<LstmPredictor> train_; // trainer thread (and save/flush under mu_)
 	std::unique_ptr<LstmPredictor> published_;
-	std::mutex mu_;
+	mutable std::mutex mu_;
 	std::condition_variable work_, idle_;
 	std::deque<Access> queue_;
 	bool stop_ = false, busy_ = false, fresh_ = false;

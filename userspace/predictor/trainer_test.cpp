@@ -27,6 +27,7 @@ TEST(BackgroundLstm, LearnsOffTheCallersThread)
 	p.flush();
 	EXPECT_EQ(p.trained() + p.dropped(), s.size());
 	EXPECT_EQ(p.dropped(), 0u);
+	EXPECT_LT(p.model_bytes(), 1u << 20); // three weight copies and the queue
 	auto tail = stream_of(periodic(kCycle, 240), 1000000);
 	for (auto &a : tail)
 		a.time_ns += s.back().time_ns + 1000000;
