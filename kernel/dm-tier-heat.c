@@ -37,7 +37,8 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 	sector_t start = bio->bi_iter.bi_sector;
 	struct dm_tier_profile *p;
 	u8 now = READ_ONCE(pool->heat_epoch);
-	u64 old, new, prev;
+	u64 old, new = 0, prev;
+	bool hit;
 
 	p = get_cpu_ptr(vol->profile);
 	if (write) {
@@ -53,8 +54,11 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 	put_cpu_ptr(vol->profile);
 	WRITE_ONCE(vol->last_end, start + bio_sectors(bio));
 
-	if (!slot)
+	if (!slot) {
+		if (READ_ONCE(pool->controller_portid))
+			dmt_netlink_transition(pool, vol, bio, 0, false);
 		return;
+	}
 	old = READ_ONCE(*slot);
 	for (;;) {
 		unsigned int r, w;
@@ -69,15 +73,18 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 		new = (old & ~(DMT_FE_HEAT_MASK | DMT_FE_PREFETCHED)) |
 		      ((u64)r << 16) | ((u64)w << 8) | now;
 		if (new == old)
-			return;
+			break;
 		prev = cmpxchg64(slot, old, new);
 		if (prev == old)
 			break;
 		old = prev;
 	}
 	/* The first access to a prefetched extent is a prefetch hit. */
-	if (old & DMT_FE_PREFETCHED)
+	hit = new != old && old & DMT_FE_PREFETCHED;
+	if (hit)
 		this_cpu_inc(vol->profile->prefetch_hits);
+	if (READ_ONCE(pool->controller_portid))
+		dmt_netlink_transition(pool, vol, bio, old, hit);
 }
 
 int dmt_profile_alloc(struct dmt_volume *vol)

@@ -2,7 +2,8 @@
 /*
  * dm-tier: storage tiering with learned prefetching.
  *
- * Module entry: registers the tier-pool and tier targets.
+ * Module entry: registers the tier-pool and tier targets and the dm_tier
+ * generic netlink family.
  */
 #include <linux/module.h>
 
@@ -23,12 +24,21 @@ static int __init dm_tier_init(void)
 		return r;
 	r = dm_tier_volume_register();
 	if (r)
-		dm_tier_pool_unregister();
+		goto bad_volume;
+	r = dmt_netlink_register();
+	if (r)
+		goto bad_netlink;
+	return 0;
+bad_netlink:
+	dm_tier_volume_unregister();
+bad_volume:
+	dm_tier_pool_unregister();
 	return r;
 }
 
 static void __exit dm_tier_exit(void)
 {
+	dmt_netlink_unregister();
 	dm_tier_volume_unregister();
 	dm_tier_pool_unregister();
 }

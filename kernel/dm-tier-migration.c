@@ -215,6 +215,7 @@ static void __dmt_mig_finish(struct dmt_pool *pool, struct dmt_migration *m)
 		pool->mig_done_count++;
 		pool->bytes_moved += (u64)pool->extent_sectors << SECTOR_SHIFT;
 	}
+	__dmt_netlink_migration(pool, m);
 	m->vol->migrating--;
 	pool->mig_in_flight--;
 	while ((bio = bio_list_pop(&m->held)))

@@ -337,6 +337,7 @@ static void dmt_policy_worker(struct work_struct *ws)
 	kfree(hot);
 	if (pool->queue_len)
 		dmt_mig_kick(pool);
+	dmt_netlink_epoch(pool);
 out:
 	queue_delayed_work(pool->wq, &pool->policy_work,
 			   msecs_to_jiffies(pool->policy_ms));

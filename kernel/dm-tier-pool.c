@@ -354,6 +354,7 @@ static void pool_destroy(struct dmt_pool *pool)
 
 	if (pool->wq) {
 		dmt_policy_stop(pool);
+		dmt_netlink_pool_exit(pool);
 		dmt_mig_exit(pool);
 		cancel_delayed_work_sync(&pool->commit_work);
 		flush_workqueue(pool->wq);
@@ -409,6 +410,8 @@ static struct dmt_pool *pool_create(struct mapped_device *pool_md,
 	}
 	pool->pf = kvcalloc(DMT_MAX_PREFETCH_TRACK, sizeof(*pool->pf), GFP_KERNEL);
 	r = pool->pf ? dmt_mig_init(pool) : -ENOMEM;
+	if (!r)
+		r = dmt_netlink_pool_init(pool);
 	if (r) {
 		*error = "Cannot set up migration";
 		goto bad;
@@ -435,6 +438,54 @@ static struct dmt_pool *__pool_lookup(struct mapped_device *md)
 		if (pool->pool_md == md)
 			return pool;
 	return NULL;
+}
+
+/* Find a pool by its device-mapper name, for netlink; takes a reference. */
+struct dmt_pool *dmt_pool_get_by_name(const char *name)
+{
+	struct dmt_pool *pool;
+
+	mutex_lock(&dm_tier_pools_lock);
+	list_for_each_entry(pool, &dm_tier_pools, list)
+		if (!strcmp(dm_device_name(pool->pool_md), name)) {
+			pool->ref++;
+			mutex_unlock(&dm_tier_pools_lock);
+			return pool;
+		}
+	mutex_unlock(&dm_tier_pools_lock);
+	return NULL;
+}
+
+/* Netlink sockets closed: pools they controlled go back to the fallback. */
+void dmt_pools_release_controller(u32 portid)
+{
+	struct dmt_pool *pool;
+
+	mutex_lock(&dm_tier_pools_lock);
+	list_for_each_entry(pool, &dm_tier_pools, list)
+		if (READ_ONCE(pool->controller_portid) == portid) {
+			WRITE_ONCE(pool->controller_portid, 0);
+			WRITE_ONCE(pool->controller_seen_once, false);
+			DMINFO("%s: controller gone, fallback policy takes over",
+			       dm_device_name(pool->pool_md));
+		}
+	mutex_unlock(&dm_tier_pools_lock);
+}
+
+const char *dmt_pool_mode_name(struct dmt_pool *pool)
+{
+	return pool_mode_names[READ_ONCE(pool->mode)];
+}
+
+const char *dmt_policy_name(unsigned int policy)
+{
+	return policy < DMT_NR_POLICIES ? pool_policy_names[policy] : "?";
+}
+
+const char *dmt_pool_policy_state(struct dmt_pool *pool)
+{
+	return dmt_policy_fallback_active(pool) ? "fallback" :
+	       pool->fallback_enabled ? "controller" : "off";
 }
 
 /* Find the pool of a pool device, for a volume; takes a reference. */
@@ -1160,13 +1211,37 @@ static int pool_set_volume(struct dmt_pool *pool, char **argv)
 	return __pool_commit_or_fail(pool);
 }
 
+/* Allocation hints for [begin, end): @tier, or -1 to clear.  md_lock held. */
+int __dmt_pool_hint(struct dmt_pool *pool, struct dmt_volume *vol, u64 begin,
+		    u64 end, int tier)
+{
+	unsigned int i, j;
+
+	if (begin >= end || end > DMT_RMAP_VE_MASK + 1)
+		return -EINVAL;
+	if (tier >= (int)pool->nr_tiers)
+		return -EINVAL;
+	/* Drop the ranges the new one overlaps (the allocator reads under md_lock). */
+	for (i = j = 0; i < vol->nr_hints; i++)
+		if (vol->hints[i].end <= begin || vol->hints[i].begin >= end)
+			vol->hints[j++] = vol->hints[i];
+	vol->nr_hints = j;
+	if (tier >= 0) {
+		if (vol->nr_hints == DMT_MAX_HINTS)
+			return -ENOSPC;
+		vol->hints[vol->nr_hints++] = (struct dmt_hint){ begin, end, tier };
+	}
+	return 0;
+}
+
 /* set_hint <id> <begin_extent> <end_extent> <tier|-> */
 static int pool_set_hint(struct dmt_pool *pool, char **argv)
 {
 	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
 	unsigned long long begin, end;
-	unsigned int tier = 0, i, j;
+	unsigned int tier = 0;
 	bool clear = !strcmp(argv[3], "-");
+	int r;
 
 	if (IS_ERR(vol))
 		return PTR_ERR(vol);
@@ -1179,20 +1254,11 @@ static int pool_set_hint(struct dmt_pool *pool, char **argv)
 		DMWARN("invalid hint tier '%s'", argv[3]);
 		return -EINVAL;
 	}
-	/* Hints are read by the allocator under md_lock, which we hold. */
-	/* Drop the ranges the new one overlaps. */
-	for (i = j = 0; i < vol->nr_hints; i++)
-		if (vol->hints[i].end <= begin || vol->hints[i].begin >= end)
-			vol->hints[j++] = vol->hints[i];
-	vol->nr_hints = j;
-	if (!clear) {
-		if (vol->nr_hints == DMT_MAX_HINTS) {
-			DMWARN("volume %u has %u hints already", vol->id, DMT_MAX_HINTS);
-			return -ENOSPC;
-		}
-		vol->hints[vol->nr_hints++] = (struct dmt_hint){ begin, end, tier };
-	}
-	return 0;
+	dmt_policy_controller_seen(pool);
+	r = __dmt_pool_hint(pool, vol, begin, end, clear ? -1 : (int)tier);
+	if (r == -ENOSPC)
+		DMWARN("volume %u has %u hints already", vol->id, DMT_MAX_HINTS);
+	return r;
 }
 
 static int pool_parse_u64(const char *arg, u64 *v, const char *what)
@@ -1213,7 +1279,7 @@ static int pool_parse_tier(struct dmt_pool *pool, const char *arg, unsigned int 
 	return 0;
 }
 
-static const char *pool_mig_error(int r)
+const char *dmt_mig_error_str(int r)
 {
 	switch (r) {
 	case -ENODATA: return "extent is not mapped";
@@ -1222,6 +1288,24 @@ static const char *pool_mig_error(int r)
 	case -ENOSPC: return "migration queue full";
 	default: return "invalid request";
 	}
+}
+
+/*
+ * Queue a migration or prefetch of one extent; a prefetch of an extent
+ * already on the tier is only tracked for hit/miss accounting.  md_lock held.
+ */
+int __dmt_pool_migrate(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		       unsigned int tier, enum dmt_mig_kind kind, unsigned int deadline_ms)
+{
+	int r = __dmt_mig_enqueue(pool, vol, ve, tier, kind, deadline_ms);
+
+	if (r == 1) {
+		__dmt_prefetch_track(pool, vol, ve, jiffies +
+				     msecs_to_jiffies(deadline_ms ?: pool->prefetch_window_ms));
+		dmt_fe_update(dmt_lookup_slot(vol, ve), 0, DMT_FE_PREFETCHED);
+		r = 0;
+	}
+	return r;
 }
 
 /* migrate <id> <extent> <tier> | prefetch <id> <extent> <tier> [<deadline_ms>] */
@@ -1243,17 +1327,42 @@ static int pool_migrate(struct dmt_pool *pool, unsigned int argc, char **argv,
 		return -EINVAL;
 	}
 	dmt_policy_controller_seen(pool);
-	r = __dmt_mig_enqueue(pool, vol, to_vext(ve), tier, kind, deadline_ms);
+	r = __dmt_pool_migrate(pool, vol, to_vext(ve), tier, kind, deadline_ms);
 	if (r < 0) {
 		DMWARN("%s %u %llu: %s", kind == DMT_MIG_PREFETCH ? "prefetch" : "migrate",
-		       vol->id, ve, pool_mig_error(r));
+		       vol->id, ve, dmt_mig_error_str(r));
 		return r;
 	}
-	if (r == 1) {
-		/* A prefetch of an extent already on the tier: track it. */
-		__dmt_prefetch_track(pool, vol, to_vext(ve), jiffies +
-				     msecs_to_jiffies(deadline_ms ?: pool->prefetch_window_ms));
-		dmt_fe_update(dmt_lookup_slot(vol, to_vext(ve)), 0, DMT_FE_PREFETCHED);
+	dmt_mig_kick(pool);
+	return 0;
+}
+
+/*
+ * Pin (@tier >= 0: and move to @tier) or unpin (@tier < 0) the mapped
+ * extents of [begin, end).  md_lock held; the caller commits.
+ */
+int __dmt_pool_pin(struct dmt_pool *pool, struct dmt_volume *vol, u64 begin,
+		   u64 end, int tier)
+{
+	u64 e;
+	int r;
+
+	if (begin >= end || end > DMT_RMAP_VE_MASK + 1 || tier >= (int)pool->nr_tiers)
+		return -EINVAL;
+	if (tier >= 0 && tier == pool->evacuating)
+		return -EBUSY;
+	end = min(end, vol->nr_chunks << DMT_CHUNK_SHIFT);
+	for (e = begin; e < end; e++) {
+		u64 fe = dmt_lookup(vol, to_vext(e));
+
+		if (!dmt_fe_mapped(fe))
+			continue;
+		__dmt_set_pinned(pool, vol, to_vext(e), tier >= 0);
+		if (tier >= 0 && dmt_fe_tier(fe) != tier) {
+			r = __dmt_mig_enqueue(pool, vol, to_vext(e), tier, DMT_MIG_PIN, 0);
+			if (r < 0)
+				return r;
+		}
 	}
 	dmt_mig_kick(pool);
 	return 0;
@@ -1264,8 +1373,8 @@ static int pool_pin(struct dmt_pool *pool, unsigned int argc, char **argv, bool 
 {
 	struct dmt_volume *vol = pool_volume_arg(pool, argv[0]);
 	unsigned int tier = 0;
-	u64 begin, end, e;
-	int r;
+	u64 begin, end;
+	int r, c;
 
 	if (IS_ERR(vol))
 		return PTR_ERR(vol);
@@ -1278,66 +1387,68 @@ static int pool_pin(struct dmt_pool *pool, unsigned int argc, char **argv, bool 
 	}
 	if (pin && pool_parse_tier(pool, argv[3], &tier))
 		return -EINVAL;
-	if (pin && (int)tier == pool->evacuating) {
-		DMWARN("tier %u is being evacuated", tier);
-		return -EBUSY;
-	}
 	dmt_policy_controller_seen(pool);
-	end = min(end, vol->nr_chunks << DMT_CHUNK_SHIFT);
-	for (e = begin; e < end; e++) {
-		u64 fe = dmt_lookup(vol, to_vext(e));
+	r = __dmt_pool_pin(pool, vol, begin, end, pin ? (int)tier : -1);
+	if (r < 0)
+		DMWARN("pin %u %llu-%llu: %s", vol->id, begin, end, dmt_mig_error_str(r));
+	c = __pool_commit_or_fail(pool);
+	return r ?: c;
+}
 
-		if (!dmt_fe_mapped(fe))
-			continue;
-		__dmt_set_pinned(pool, vol, to_vext(e), pin);
-		if (pin && dmt_fe_tier(fe) != tier) {
-			r = __dmt_mig_enqueue(pool, vol, to_vext(e), tier, DMT_MIG_PIN, 0);
-			if (r < 0) {
-				DMWARN("pin %u %llu: %s", vol->id, e, pool_mig_error(r));
-				__pool_commit_or_fail(pool);
-				return r;
-			}
+/*
+ * Check (@apply false) or set a pool setting: the pool_settings[] names and
+ * "fallback" (0 or 1).  md_lock held.
+ */
+int __dmt_pool_setting(struct dmt_pool *pool, const char *key, unsigned int v,
+		       bool apply)
+{
+	const struct pool_setting *ps = pool_find_setting(key);
+	struct pool_c *pc = pool->ti ? pool->ti->private : NULL;
+
+	if (!strcasecmp(key, "fallback")) {
+		if (v > 1)
+			return -EINVAL;
+		if (apply) {
+			pool->fallback_enabled = v;
+			if (pc)
+				pc->no_fallback = !v;
 		}
+		return 0;
 	}
-	dmt_mig_kick(pool);
-	return __pool_commit_or_fail(pool);
+	if (!ps)
+		return -ENOENT;
+	if (v < ps->range.min || v > ps->range.max)
+		return -ERANGE;
+	if ((ps->pool_off == offsetof(struct dmt_pool, low_wm) && v >= pool->high_wm) ||
+	    (ps->pool_off == offsetof(struct dmt_pool, high_wm) && v <= pool->low_wm))
+		return -EDOM;
+	if (apply) {
+		*pool_setting_pool(pool, ps) = v;
+		if (pc)
+			*pool_setting_pc(pc, ps) = v;
+		dmt_mig_kick(pool);
+	}
+	return 0;
 }
 
 /* set <key> <value> */
 static int pool_set(struct dmt_pool *pool, const char *key, const char *value)
 {
-	const struct pool_setting *ps = pool_find_setting(key);
-	struct pool_c *pc = pool->ti ? pool->ti->private : NULL;
 	unsigned int v;
+	int r;
 
-	if (!strcasecmp(key, "fallback")) {
-		if (strcmp(value, "0") && strcmp(value, "1")) {
-			DMWARN("fallback takes 0 or 1");
-			return -EINVAL;
-		}
-		pool->fallback_enabled = value[0] == '1';
-		if (pc)
-			pc->no_fallback = !pool->fallback_enabled;
-		return 0;
+	if (kstrtouint(value, 10, &v)) {
+		DMWARN("invalid value '%s' for %s", value, key);
+		return -EINVAL;
 	}
-	if (!ps) {
+	r = __dmt_pool_setting(pool, key, v, true);
+	if (r == -ENOENT)
 		DMWARN("unknown setting '%s'", key);
-		return -EINVAL;
-	}
-	if (kstrtouint(value, 10, &v) || v < ps->range.min || v > ps->range.max) {
-		DMWARN("invalid %s '%s' (%u to %u)", key, value, ps->range.min, ps->range.max);
-		return -EINVAL;
-	}
-	if ((ps->pool_off == offsetof(struct dmt_pool, low_wm) && v >= pool->high_wm) ||
-	    (ps->pool_off == offsetof(struct dmt_pool, high_wm) && v <= pool->low_wm)) {
+	else if (r == -EDOM)
 		DMWARN("low_watermark must be below high_watermark");
-		return -EINVAL;
-	}
-	*pool_setting_pool(pool, ps) = v;
-	if (pc)
-		*pool_setting_pc(pc, ps) = v;
-	dmt_mig_kick(pool);
-	return 0;
+	else if (r)
+		DMWARN("invalid %s '%s'", key, value);
+	return r ? -EINVAL : 0;
 }
 
 static void pool_emit_profile(struct dmt_pool *pool, struct dmt_volume *vol,
@@ -1393,7 +1504,7 @@ static void pool_emit_volume(struct dmt_volume *vol, char *result, unsigned int 
 
 	DMEMIT("tiering_enabled=%u tiering_policy=%s prediction_model=%.*s",
 	       !!(le32_to_cpu(rec->flags) & DMT_VOL_TIERING_ENABLED),
-	       policy < DMT_NR_POLICIES ? pool_policy_names[policy] : "?",
+	       dmt_policy_name(policy),
 	       DMT_MODEL_LEN, rec->prediction_model);
 	for (i = 0; i < DMT_MAX_LABELS; i++)
 		if (rec->labels[i].key[0])
@@ -1552,12 +1663,10 @@ static void pool_status(struct dm_target *ti, status_type_t type,
 		for (i = 0; i < pool->nr_tiers; i++)
 			DMEMIT(" %llu/%llu", pool->tiers[i].used, pool->tiers[i].nr_extents);
 		DMEMIT(" %u %s %s %s", pool->nr_volumes,
-		       pool_mode_names[READ_ONCE(pool->mode)],
+		       dmt_pool_mode_name(pool),
 		       pool->needs_check ? "needs_check" : "-",
 		       pool->out_of_space ? "out_of_space" : "-");
-		DMEMIT(" %s %llu %llu %u %u %llu %llu",
-		       dmt_policy_fallback_active(pool) ? "fallback" :
-		       pool->fallback_enabled ? "controller" : "off",
+		DMEMIT(" %s %llu %llu %u %u %llu %llu", dmt_pool_policy_state(pool),
 		       pool->mig_done_count, pool->mig_failed, pool->queue_len,
 		       pool->mig_in_flight, pool->mig_throttled, pool->bytes_moved);
 		if (pool->evacuating < 0)

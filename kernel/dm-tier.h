@@ -138,6 +138,7 @@ struct dmt_volume {
 
 	struct dm_tier_profile __percpu *profile;
 	sector_t last_end;		/* for the sequential share (racy) */
+	u64 last_ve;			/* for the transition stream (racy) */
 	unsigned int migrating;		/* in-flight migrations (md_lock) */
 
 	/* Under md_lock. */
@@ -178,6 +179,18 @@ struct dmt_metadata {
 	unsigned long *cur_slot;	/* per logical block: slot 1 current */
 	void **vol_blocks;		/* volume block images */
 	void *bounce;			/* DMT_BLOCK_SIZE, for commits */
+};
+
+/* Access transitions for the controller, one ring per CPU per pool. */
+#define DMT_TRANS_RING 4096
+struct dmt_trans {
+	u32 volume;
+	struct dm_tier_transition t;
+};
+
+struct dmt_trans_ring {
+	unsigned int head, tail;	/* head: producer (map path) */
+	struct dmt_trans ent[DMT_TRANS_RING];
 };
 
 /* Migration requests, queued by messages, netlink and the policy. */
@@ -301,6 +314,15 @@ struct dmt_pool {
 	unsigned int pf_len;
 	int evacuating;			/* tier being drained, or -1 */
 	u64 evac_cursor;
+
+	/* The netlink controller (dm-tier-netlink.c). */
+	u32 controller_portid;		/* 0: none */
+	struct dmt_trans_ring **trans;	/* one per possible CPU */
+	atomic64_t trans_drops;
+	struct delayed_work report_work;
+	struct dm_tier_migration_event *mig_events;	/* md_lock */
+	unsigned int nr_mig_events;
+	u64 report_drops;		/* reports the socket refused */
 };
 
 /* Per-bio data of a volume. */
@@ -337,6 +359,20 @@ void dmt_pool_defer_bio(struct dmt_pool *pool, struct bio *bio);
 void dmt_pool_error(struct dmt_pool *pool, const char *op, int r);
 void dmt_pool_drain_io(struct dmt_pool *pool);
 struct dmt_volume *dmt_pool_find_volume(struct dmt_pool *pool, u32 id);
+struct dmt_pool *dmt_pool_get_by_name(const char *name);
+void dmt_pools_release_controller(u32 portid);
+int __dmt_pool_hint(struct dmt_pool *pool, struct dmt_volume *vol, u64 begin,
+		    u64 end, int tier);
+int __dmt_pool_pin(struct dmt_pool *pool, struct dmt_volume *vol, u64 begin,
+		   u64 end, int tier);
+int __dmt_pool_setting(struct dmt_pool *pool, const char *key, unsigned int v,
+		       bool apply);
+int __dmt_pool_migrate(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
+		       unsigned int tier, enum dmt_mig_kind kind, unsigned int deadline_ms);
+const char *dmt_mig_error_str(int r);
+const char *dmt_pool_mode_name(struct dmt_pool *pool);
+const char *dmt_policy_name(unsigned int policy);
+const char *dmt_pool_policy_state(struct dmt_pool *pool);
 void dmt_remap(struct dmt_pool *pool, struct bio *bio, u64 fe, sector_t vsector);
 
 /* dm-tier-volume.c */
@@ -416,6 +452,16 @@ void __dmt_prefetch_track(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vex
 			  unsigned long deadline);
 void __dmt_prefetch_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol);
 int __dmt_evacuate(struct dmt_pool *pool, unsigned int tier);
+
+/* dm-tier-netlink.c */
+int dmt_netlink_register(void);
+void dmt_netlink_unregister(void);
+int dmt_netlink_pool_init(struct dmt_pool *pool);
+void dmt_netlink_pool_exit(struct dmt_pool *pool);
+void dmt_netlink_epoch(struct dmt_pool *pool);
+void __dmt_netlink_migration(struct dmt_pool *pool, struct dmt_migration *m);
+void dmt_netlink_transition(struct dmt_pool *pool, struct dmt_volume *vol,
+			    struct bio *bio, u64 fe, bool prefetch_hit);
 
 /* dm-tier-metadata.c */
 int dmt_md_open(struct dmt_pool *pool, struct block_device *meta,
