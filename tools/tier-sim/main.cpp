@@ -10,6 +10,7 @@
 #include <string>
 #include <vector>
 
+#include "predictor/classifier.h"
 #include "predictor/lstm.h"
 #include "predictor/selector.h"
 #include "tier-sim/sim.h"
@@ -48,8 +49,9 @@ const char kUsage[] =
 	"  --timeline FILE        hit ratio over time, one column per policy\n"
 	"  --plot PREFIX          gnuplot PNGs PREFIX-hits.png and PREFIX-heat.png\n"
 	"  --speed                measure LSTM predictions/s, training transitions/s and\n"
-	"                         model bytes, and every model's next-transition top-1/top-4\n"
-	"                         accuracy, on each trace's busiest volume\n";
+	"                         model bytes, every model's next-transition top-1/top-4\n"
+	"                         accuracy and the workload class, on each trace's busiest\n"
+	"                         volume\n";
 
 bool parse_size(const char *s, std::uint64_t *v)
 {
@@ -109,6 +111,16 @@ void measure_speed(const std::string &name, const trace::Trace &t, std::uint64_t
 		if (r.volume == vol && filter.accept(a))
 			stream.push_back(a);
 	}
+	// What the classifier makes of that volume (no labels: traces have none).
+	predictor::ProfileBuilder profile(extent_size);
+	for (const auto &r : t.records)
+		if (r.volume == vol)
+			profile.add(r);
+	auto p = profile.profile();
+	auto c = predictor::classify(p);
+	std::printf("class,%s,%s,%.2f,%.3f,%.3f,%.3f,%.1f,%.3f\n", name.c_str(),
+		    predictor::workload_name(c.cls), c.confidence, p.read_ratio, p.sequential, p.reuse,
+		    p.mean_size_kib, p.burstiness);
 	if (stream.size() < 2)
 		return;
 	// Rates are per second of this thread's CPU time (one core), the best of
