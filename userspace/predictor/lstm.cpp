@@ -42,51 +42,62 @@ int gap_bucket(std::uint64_t gap_ns)
 
 LstmPredictor::LstmPredictor(LstmConfig cfg)
 	: cfg_(cfg), net_(shape_of(cfg), cfg.seed), state_(net_.zero_state()),
-	  window_(cfg.bptt), slot_delta_(cfg.vocab, 0), slot_count_(cfg.vocab, 0),
-	  slot_used_(cfg.vocab, false)
+	  window_(cfg.bptt), slot_value_(cfg.vocab, 0), slot_kind_(cfg.vocab, kFree),
+	  slot_count_(cfg.vocab, 0)
 {
 	targets_.reserve(cfg.bptt);
 }
 
-void LstmPredictor::assign_slot(int slot, Extent delta)
+void LstmPredictor::assign_slot(int slot, std::uint64_t k)
 {
-	if (slot_used_[slot])
-		slot_of_.erase(slot_delta_[slot]);
-	slot_used_[slot] = true;
-	slot_delta_[slot] = delta;
-	slot_count_[slot] = candidates_.count(delta) ? candidates_[delta] : 1;
-	slot_of_[delta] = slot;
-	candidates_.erase(delta);
+	if (slot_kind_[slot] != kFree)
+		slot_of_.erase(key(static_cast<Kind>(slot_kind_[slot]), slot_value_[slot]));
+	slot_kind_[slot] = k & 3;
+	slot_value_[slot] = static_cast<Extent>(static_cast<std::int64_t>(k) >> 2);
+	auto c = candidates_.find(k);
+	slot_count_[slot] = c != candidates_.end() ? c->second : 1;
+	if (c != candidates_.end())
+		candidates_.erase(c);
+	slot_of_[k] = slot;
 	net_.reset_class(slot, slot);
 }
 
-int LstmPredictor::class_of(Extent delta)
+void LstmPredictor::count_candidate(std::uint64_t k)
 {
-	auto it = slot_of_.find(delta);
-	if (it != slot_of_.end()) {
-		slot_count_[it->second] += 1;
-		return it->second;
-	}
-	// Space-saving counting of deltas that have no slot yet.
-	auto c = candidates_.find(delta);
+	// Space-saving counting of targets that have no slot yet.
+	auto c = candidates_.find(k);
 	if (c != candidates_.end()) {
 		c->second += 1;
 	} else if (candidates_.size() < kCandidatesPerSlot * cfg_.vocab) {
-		c = candidates_.emplace(delta, 1.0).first;
+		candidates_.emplace(k, 1.0);
 	} else {
 		auto weakest = std::min_element(candidates_.begin(), candidates_.end(),
 						[](auto &a, auto &b) { return a.second < b.second; });
 		double n = weakest->second + 1;
 		candidates_.erase(weakest);
-		c = candidates_.emplace(delta, n).first;
+		candidates_.emplace(k, n);
 	}
-	// A delta seen twice takes a free slot at once.
-	if (c->second >= 2) {
-		for (int s = 1; s < cfg_.vocab; ++s)
-			if (!slot_used_[s]) {
-				assign_slot(s, delta);
-				return s;
-			}
+}
+
+int LstmPredictor::class_of(Extent delta, Extent extent)
+{
+	// A delta slot generalises over position, so it is preferred.
+	for (std::uint64_t k : {key(kDelta, delta), key(kAbsolute, extent)}) {
+		auto it = slot_of_.find(k);
+		if (it != slot_of_.end()) {
+			slot_count_[it->second] += 1;
+			return it->second;
+		}
+	}
+	for (std::uint64_t k : {key(kDelta, delta), key(kAbsolute, extent)}) {
+		count_candidate(k);
+		// A target seen twice takes a free slot at once.
+		if (candidates_[k] >= 2)
+			for (int s = 1; s < cfg_.vocab; ++s)
+				if (slot_kind_[s] == kFree) {
+					assign_slot(s, k);
+					return s;
+				}
 	}
 	return kOther;
 }
@@ -94,22 +105,22 @@ int LstmPredictor::class_of(Extent delta)
 void LstmPredictor::review_vocabulary()
 {
 	// Replace the weakest slots with candidates at least twice as frequent.
-	std::vector<std::pair<double, Extent>> best;
-	for (auto &[d, n] : candidates_)
-		best.emplace_back(n, d);
+	std::vector<std::pair<double, std::uint64_t>> best;
+	for (auto &[k, n] : candidates_)
+		best.emplace_back(n, k);
 	std::sort(best.rbegin(), best.rend());
-	for (auto &[n, d] : best) {
+	for (auto &[n, k] : best) {
 		int weakest = 1;
 		for (int s = 2; s < cfg_.vocab; ++s)
 			if (slot_count_[s] < slot_count_[weakest])
 				weakest = s;
 		if (n < 2 || n < 2 * slot_count_[weakest])
 			break;
-		assign_slot(weakest, d);
+		assign_slot(weakest, k);
 	}
 	for (auto &n : slot_count_)
 		n *= 0.5;
-	for (auto &[d, n] : candidates_)
+	for (auto &[k, n] : candidates_)
 		n *= 0.5;
 }
 
@@ -135,7 +146,7 @@ void LstmPredictor::observe(const Access &a)
 		Extent delta = a.extent - last_;
 		if (have_top_)
 			top1_ += kTop1Decay * ((predicted_top_ == a.extent ? 1.0 : 0.0) - top1_);
-		cls = class_of(delta);
+		cls = class_of(delta, a.extent);
 		if (used_ > 0)
 			targets_.push_back(cls);
 		if (training_ && used_ == static_cast<std::size_t>(cfg_.bptt))
@@ -157,11 +168,11 @@ void LstmPredictor::observe(const Access &a)
 	const auto &p = window_[used_ - 1].p;
 	int best = -1;
 	for (int s = 1; s < cfg_.vocab; ++s)
-		if (slot_used_[s] && (best < 0 || p[s] > p[best]))
+		if (slot_kind_[s] != kFree && target(s) != last_ && (best < 0 || p[s] > p[best]))
 			best = s;
 	have_top_ = best > 0;
 	if (have_top_)
-		predicted_top_ = last_ + slot_delta_[best];
+		predicted_top_ = target(best);
 }
 
 void LstmPredictor::predict(std::size_t k, std::vector<Prediction> *out)
@@ -173,13 +184,24 @@ void LstmPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 	auto &ranked = ranked_;
 	ranked.clear();
 	for (int s = 1; s < cfg_.vocab; ++s)
-		if (slot_used_[s])
+		if (slot_kind_[s] != kFree && target(s) != last_)
 			ranked.emplace_back(p[s], s);
-	std::size_t n = std::min(k, ranked.size());
-	std::partial_sort(ranked.begin(), ranked.begin() + n, ranked.end(),
-			  [](auto &a, auto &b) { return a.first > b.first; });
-	for (std::size_t i = 0; i < n; ++i)
-		out->push_back({last_ + slot_delta_[ranked[i].second], ranked[i].first, gap_.expect(1)});
+	std::sort(ranked.begin(), ranked.end(), [](auto &a, auto &b) { return a.first > b.first; });
+	// A delta and an absolute slot may name the same extent: merge them.
+	for (const auto &[prob, s] : ranked) {
+		Extent e = target(s);
+		auto dup = std::find_if(out->begin(), out->end(),
+					[e](const Prediction &q) { return q.extent == e; });
+		if (dup != out->end()) {
+			dup->probability += prob;
+			continue;
+		}
+		if (out->size() == k)
+			continue;
+		out->push_back({e, prob, gap_.expect(1)});
+	}
+	std::sort(out->begin(), out->end(),
+		  [](auto &a, auto &b) { return a.probability > b.probability; });
 }
 
 std::size_t LstmPredictor::model_bytes() const
@@ -194,9 +216,9 @@ std::size_t LstmPredictor::model_bytes() const
 void LstmPredictor::adopt_model(const LstmPredictor &t)
 {
 	net_.params() = t.net_.params();
-	slot_delta_ = t.slot_delta_;
+	slot_value_ = t.slot_value_;
+	slot_kind_ = t.slot_kind_;
 	slot_count_ = t.slot_count_;
-	slot_used_ = t.slot_used_;
 	slot_of_ = t.slot_of_;
 	candidates_ = t.candidates_;
 }
@@ -210,8 +232,8 @@ ModelFile LstmPredictor::to_model_file() const
 	w.f64(cfg_.learning_rate);
 	w.u32(cfg_.review_every);
 	for (int s = 0; s < cfg_.vocab; ++s) {
-		w.u32(slot_used_[s] ? 1 : 0);
-		w.u64(static_cast<std::uint64_t>(slot_delta_[s]));
+		w.u32(slot_kind_[s]); // 0 free, 1 delta, 2 absolute extent
+		w.u64(static_cast<std::uint64_t>(slot_value_[s]));
 		w.f64(slot_count_[s]);
 	}
 	const auto &theta = net_.params();
@@ -246,16 +268,19 @@ Result<std::unique_ptr<LstmPredictor>> LstmPredictor::from_model_file(const Mode
 	cfg.review_every = review;
 	auto p = std::make_unique<LstmPredictor>(cfg);
 	for (int s = 0; s < cfg.vocab; ++s) {
-		std::uint32_t used;
-		std::uint64_t delta;
+		std::uint32_t kind;
+		std::uint64_t value;
 		double count;
-		if (!r.u32(&used) || !r.u64(&delta) || !r.f64(&count))
+		if (!r.u32(&kind) || !r.u64(&value) || !r.f64(&count))
 			return make_error("lstm model truncated (vocabulary)");
-		if (used && s > 0) {
-			p->slot_used_[s] = true;
-			p->slot_delta_[s] = static_cast<Extent>(delta);
+		if (kind > kAbsolute)
+			return make_error("lstm model has an unknown vocabulary entry kind " +
+					  std::to_string(kind));
+		if (kind != kFree && s > 0) {
+			p->slot_kind_[s] = static_cast<std::uint8_t>(kind);
+			p->slot_value_[s] = static_cast<Extent>(value);
 			p->slot_count_[s] = count;
-			p->slot_of_[static_cast<Extent>(delta)] = s;
+			p->slot_of_[key(static_cast<Kind>(kind), static_cast<Extent>(value))] = s;
 		}
 	}
 	std::uint64_t n;

@@ -1,9 +1,11 @@
 // SPDX-License-Identifier: GPL-2.0
-// LstmPredictor: the learned predictor. Extent deltas between consecutive
-// transitions form a vocabulary of frequent deltas plus an "other" class (as
-// in learned memory prefetchers); each step's input is (delta class, op,
-// size bucket, time-gap bucket); the output is a distribution over the next
-// delta class. Trained online with truncated BPTT and Adam.
+// LstmPredictor: the learned predictor. The output vocabulary holds frequent
+// transition targets of two kinds: extent deltas (next - current, as in
+// learned memory prefetchers: they generalise over position) and absolute
+// extents (jumps to a hot extent, which no delta captures), plus an "other"
+// class. Each step's input is (target class, op, size bucket, time-gap
+// bucket); the output is a distribution over the next target class.
+// Trained online with truncated BPTT and Adam.
 #pragma once
 
 #include <memory>
@@ -54,9 +56,14 @@ public:
 	const LstmConfig &config() const { return cfg_; }
 
 private:
-	int class_of(Extent delta);
+	enum Kind : std::uint8_t { kFree = 0, kDelta = 1, kAbsolute = 2 };
+	static std::uint64_t key(Kind k, Extent v) { return (static_cast<std::uint64_t>(v) << 2) | k; }
+	int class_of(Extent delta, Extent extent);
+	void count_candidate(std::uint64_t key);
 	void review_vocabulary();
-	void assign_slot(int slot, Extent delta);
+	void assign_slot(int slot, std::uint64_t key);
+	// The extent class s stands for, from the current extent.
+	Extent target(int s) const { return slot_kind_[s] == kDelta ? last_ + slot_value_[s] : slot_value_[s]; }
 	void train_window();
 
 	LstmConfig cfg_;
@@ -67,11 +74,11 @@ private:
 	std::size_t used_ = 0;              // steps in window_
 	LstmNet::Vec grad_;
 
-	std::vector<Extent> slot_delta_;    // per class (slot 0 = other, unused)
+	std::vector<Extent> slot_value_;    // per class (slot 0 = other, unused)
+	std::vector<std::uint8_t> slot_kind_;
 	std::vector<double> slot_count_;
-	std::vector<bool> slot_used_;
-	std::unordered_map<Extent, int> slot_of_;
-	std::unordered_map<Extent, double> candidates_;
+	std::unordered_map<std::uint64_t, int> slot_of_;       // by key()
+	std::unordered_map<std::uint64_t, double> candidates_; // by key()
 	std::vector<std::pair<double, int>> ranked_; // predict() scratch
 
 	Extent last_ = 0;

@@ -5,6 +5,7 @@
 #include <fstream>
 #include <gtest/gtest.h>
 
+#include "predictor/baselines.h"
 #include "predictor/test_streams.h"
 
 namespace dmtier::predictor {
@@ -27,6 +28,32 @@ TEST(Lstm, LearnsPeriodicPatternTo95PercentTop1)
 	EXPECT_GE(p.recent_top1(), 0.9);
 	EXPECT_EQ(p.trained_transitions() % 16, 0u);
 	EXPECT_GT(p.trained_transitions(), 11000u);
+}
+
+TEST(Lstm, LearnsJumpsToAHotExtentThatNoDeltaCaptures)
+{
+	// Never-repeating random extents, each followed by a jump to extent
+	// 5000: the delta of the jump differs every time, the target does not.
+	std::vector<Extent> v;
+	for (Extent r : random_extents(4000, 1 << 30, 17)) {
+		v.push_back(1000000 + r);
+		v.push_back(5000);
+	}
+	LstmPredictor p;
+	auto s = stream_of(v);
+	std::vector<Prediction> out;
+	std::size_t hits = 0, tries = 0;
+	for (std::size_t i = 0; i < s.size(); ++i) {
+		if (i >= 6000 && s[i].extent == 5000) {
+			p.predict(1, &out);
+			++tries;
+			hits += !out.empty() && out[0].extent == 5000;
+		}
+		p.observe(s[i]);
+	}
+	EXPECT_GE(static_cast<double>(hits) / tries, 0.95);
+	MarkovPredictor markov; // sees every random extent once: no successor to offer
+	EXPECT_LT(hit_rate(markov, s, 1, 6000), 0.05);
 }
 
 TEST(Lstm, PredictionsAreRankedDistinctAndTimed)
