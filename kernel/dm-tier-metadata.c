@@ -577,6 +577,17 @@ static int dmt_md_load(struct dmt_pool *pool, struct block_device **tiers,
 		*error = r == -ENOMEM ? "Cannot allocate volume maps" : "Metadata is corrupt";
 		return r;
 	}
+	if (pool->needs_check) {
+		/* As dm-thin: serve what is mapped, change nothing, until checked. */
+		DMWARN("%s: metadata needs_check: activating read-only (run tier_check)",
+		       dm_device_name(pool->pool_md));
+		pool->mode = DMT_MODE_RO;
+		if (nr_tiers > known) {
+			*error = "Cannot add tiers while the metadata needs a check";
+			return -EROFS;
+		}
+		return 0;
+	}
 	/* Tiers appended to the table: labelled and laid out now. */
 	if (nr_tiers > known)
 		return dmt_md_add_tiers(pool, tiers + known, nr_tiers - known, error);
