@@ -107,6 +107,7 @@ private:
 		auto setting = predictor::parse_model_setting(model_);
 		predictor::SelectorConfig sc;
 		sc.budget = ctx_.cfg.prefetch_depth;
+		sc.min_probability = ctx_.cfg.prefetch_min_probability;
 		auto p = predictor::make_volume_predictor(*setting, sc);
 		if (auto *sel = dynamic_cast<predictor::ModelSelector *>(p->get()))
 			sel->set_residency([this, vol](predictor::Extent e) {

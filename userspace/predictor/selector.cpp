@@ -40,7 +40,7 @@ void ModelSelector::observe(const Access &a)
 		c.model->observe(a);
 		c.model->predict(cfg_.budget, &scratch_);
 		for (const auto &p : scratch_) {
-			if (resident_ && resident_(p.extent))
+			if (p.probability < cfg_.min_probability || (resident_ && resident_(p.extent)))
 				continue;
 			bool known = std::any_of(c.pending.begin(), c.pending.end(),
 						 [&](const auto &q) { return q.first == p.extent; });

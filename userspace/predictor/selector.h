@@ -20,6 +20,7 @@ namespace dmtier::predictor {
 
 struct SelectorConfig {
 	std::size_t budget = 2;       // new prefetches per transition that count
+	double min_probability = 0.05; // predictions below this are not acted on
 	std::size_t horizon = 16;     // transitions within which a prefetch must be used
 	std::size_t eval_every = 256; // transitions between selection decisions ...
 	std::size_t first_eval = 32;  // ... the first after this many, doubling up

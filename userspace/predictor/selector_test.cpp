@@ -45,6 +45,39 @@ TEST(Selector, SwitchesToTheModelThatFitsThePhase)
 	}
 }
 
+// Predicts the right next extent of a scan, but with a tiny probability.
+class Timid final : public Predictor {
+public:
+	std::string_view name() const override { return "timid"; }
+	void observe(const Access &a) override { last_ = a.extent; }
+	void predict(std::size_t, std::vector<Prediction> *out) override
+	{
+		out->assign(1, Prediction{last_ + 1, 0.01, 0});
+	}
+	std::size_t model_bytes() const override { return 0; }
+
+private:
+	Extent last_ = 0;
+};
+
+TEST(Selector, PredictionsTooUnlikelyToActOnAreNotScored)
+{
+	std::vector<Extent> seq;
+	for (Extent e = 0; e < 2000; ++e)
+		seq.push_back(e);
+	for (double min : {0.0, 0.05}) {
+		SelectorConfig cfg;
+		cfg.initial = "none";
+		cfg.min_probability = min;
+		std::vector<std::unique_ptr<Predictor>> c;
+		c.push_back(std::make_unique<Timid>());
+		c.push_back(std::move(*make_predictor("none")));
+		ModelSelector s(std::move(c), cfg);
+		feed(s, seq);
+		EXPECT_EQ(s.active(), min == 0 ? "timid" : "none") << min;
+	}
+}
+
 TEST(Selector, FirstDecisionComesEarly)
 {
 	SelectorConfig cfg;
