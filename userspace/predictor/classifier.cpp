@@ -120,22 +120,43 @@ Classification classify(const Profile &p, const Labels &labels)
 {
 	std::array<double, kWorkloadClasses> s{};
 	auto at = [&](WorkloadClass c) -> double & { return s[static_cast<std::size_t>(c)]; };
+	// Each active class is the sum of soft terms on profile features.
+	struct Term {
+		WorkloadClass cls;
+		double Profile::*feature;
+		bool is_above;
+		double center, width;
+	};
+	using W = WorkloadClass;
+	static const Term kTerms[] = {
+		{W::database, &Profile::small_fraction, true, 0.7, 0.08},
+		{W::database, &Profile::sequential, false, 0.3, 0.08},
+		{W::database, &Profile::reuse, true, 0.5, 0.1},
+		{W::database, &Profile::read_ratio, false, 0.85, 0.05},
+		{W::database, &Profile::read_ratio, true, 0.2, 0.05},
+		{W::web_server, &Profile::read_ratio, true, 0.85, 0.04},
+		{W::web_server, &Profile::small_fraction, true, 0.5, 0.1},
+		{W::web_server, &Profile::reuse, true, 0.6, 0.08},
+		{W::web_server, &Profile::sequential, false, 0.5, 0.1},
+		{W::file_server, &Profile::read_ratio, true, 0.55, 0.08},
+		{W::file_server, &Profile::mean_size_kib, true, 32, 8},
+		{W::file_server, &Profile::mean_size_kib, false, 512, 64},
+		{W::file_server, &Profile::sequential, true, 0.25, 0.08},
+		{W::file_server, &Profile::sequential, false, 0.8, 0.08},
+		{W::development, &Profile::read_ratio, false, 0.75, 0.08},
+		{W::development, &Profile::small_fraction, true, 0.5, 0.1},
+		{W::development, &Profile::burstiness, true, 1.0, 0.2},
+		{W::development, &Profile::sequential, false, 0.5, 0.1},
+		{W::backup_streaming, &Profile::large_fraction, true, 0.5, 0.08},
+		{W::backup_streaming, &Profile::sequential, true, 0.7, 0.06},
+		{W::backup_streaming, &Profile::reuse, false, 0.3, 0.08},
+	};
 	const double active = above(p.iops, 1.0, 0.3);
-	at(WorkloadClass::idle) = below(p.iops, 1.0, 0.3) + std::log(2.0);
-	at(WorkloadClass::database) = active + above(p.small_fraction, 0.7, 0.08) +
-				      below(p.sequential, 0.3, 0.08) + above(p.reuse, 0.5, 0.1) +
-				      below(p.read_ratio, 0.85, 0.05) + above(p.read_ratio, 0.2, 0.05);
-	at(WorkloadClass::web_server) = active + above(p.read_ratio, 0.85, 0.04) +
-					above(p.small_fraction, 0.5, 0.1) +
-					above(p.reuse, 0.6, 0.08) + below(p.sequential, 0.5, 0.1);
-	at(WorkloadClass::file_server) = active + above(p.read_ratio, 0.55, 0.08) +
-					 above(p.mean_size_kib, 32, 8) + below(p.mean_size_kib, 512, 64) +
-					 above(p.sequential, 0.25, 0.08) + below(p.sequential, 0.8, 0.08);
-	at(WorkloadClass::development) = active + below(p.read_ratio, 0.75, 0.08) +
-					 above(p.small_fraction, 0.5, 0.1) +
-					 above(p.burstiness, 1.0, 0.2) + below(p.sequential, 0.5, 0.1);
-	at(WorkloadClass::backup_streaming) = active + above(p.large_fraction, 0.5, 0.08) +
-					      above(p.sequential, 0.7, 0.06) + below(p.reuse, 0.3, 0.08);
+	s.fill(active);
+	at(W::idle) = below(p.iops, 1.0, 0.3) + std::log(2.0);
+	for (const Term &t : kTerms)
+		at(t.cls) += t.is_above ? above(p.*t.feature, t.center, t.width)
+					: below(p.*t.feature, t.center, t.width);
 	std::string app = labels.app, os = labels.os;
 	std::transform(app.begin(), app.end(), app.begin(), ::tolower);
 	std::transform(os.begin(), os.end(), os.begin(), ::tolower);
