@@ -101,6 +101,25 @@ TEST(Formats, MalformedLinesSayWhatIsWrong)
 	}
 }
 
+TEST(Formats, RandomGarbageNeverCrashesAndAlwaysExplains)
+{
+	const char alphabet[] = "0123456789,,, \t-+.eExXabcdefRWrite*\r";
+	std::uint64_t seed = 12345;
+	for (Format f : {Format::msr, Format::cloudphysics, Format::tencent, Format::disksim, Format::lirs})
+		for (int i = 0; i < 3000; ++i) {
+			std::string line;
+			seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+			std::size_t len = (seed >> 40) % 60;
+			for (std::size_t k = 0; k < len; ++k) {
+				seed = seed * 6364136223846793005ULL + 1442695040888963407ULL;
+				line += alphabet[(seed >> 33) % (sizeof alphabet - 1)];
+			}
+			auto p = parse_line(f, line, i, ParseOptions{});
+			if (!p.ok())
+				EXPECT_FALSE(p.error().empty()) << line;
+		}
+}
+
 TEST(Formats, Detection)
 {
 	using V = std::vector<std::string>;
