@@ -115,8 +115,9 @@ TEST(Formats, RandomGarbageNeverCrashesAndAlwaysExplains)
 				line += alphabet[(seed >> 33) % (sizeof alphabet - 1)];
 			}
 			auto p = parse_line(f, line, i, ParseOptions{});
-			if (!p.ok())
+			if (!p.ok()) {
 				EXPECT_FALSE(p.error().empty()) << line;
+			}
 		}
 }
 
