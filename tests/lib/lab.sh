@@ -192,8 +192,11 @@ vol_create() {
 # pool_field POOL FIELD [TIER]: one field of the pool status
 #   <nr_tiers> <meta_used>/<meta_total> <used_i>/<total_i>...
 #   <nr_volumes> <mode> <needs_check> <space>
+#   <policy> <migrations_done> <migrations_failed> <migrations_queued>
+#   <migrations_in_flight> <migrations_throttled> <bytes_moved> <evacuation>
 # FIELD: nr_tiers meta_used meta_total used total (of TIER) used_sum
-# total_sum nr_volumes mode needs_check space.
+# total_sum nr_volumes mode needs_check space policy mig_done mig_failed
+# mig_queued mig_in_flight mig_throttled bytes_moved evacuation.
 pool_field() {
 	dmsetup status "$1" | awk -v k="$2" -v i="${3:-0}" '
 	$3 != "tier-pool" { exit 1 }
@@ -212,7 +215,16 @@ pool_field() {
 		else if (k == "mode") v = $(7 + n)
 		else if (k == "needs_check") v = $(8 + n)
 		else if (k == "space") v = $(9 + n)
+		else if (k == "policy") v = $(10 + n)
+		else if (k == "mig_done") v = $(11 + n)
+		else if (k == "mig_failed") v = $(12 + n)
+		else if (k == "mig_queued") v = $(13 + n)
+		else if (k == "mig_in_flight") v = $(14 + n)
+		else if (k == "mig_throttled") v = $(15 + n)
+		else if (k == "bytes_moved") v = $(16 + n)
+		else if (k == "evacuation") v = $(17 + n)
 		else exit 1
+		if (v == "") exit 1
 		print v
 	}' || fail "cannot read '$2' from the status of $1: $(dmsetup status "$1" 2>&1)"
 }
@@ -230,6 +242,56 @@ vol_mapped() {
 pool_stat() {
 	pool_msg "$1" stats | tr ' ' '\n' | sed -n "s/^$2=//p" | grep . ||
 		fail "no '$2' in the stats of $1: $(pool_msg "$1" stats 2>&1)"
+}
+
+# ------------------------------------------------ migration and heat
+
+# $DM_MSG [DELAY_S] <LINES: many messages through one process, with their
+# errno and replies (see tests/lib/dm-msg); for loops of hundreds.
+DM_MSG=$LAB_PROJECT/tests/lib/dm-msg
+
+# heat_dump POOL ID: every "<extent> <tier> <reads> <writes> <flags>" line
+# of dump_heat, asked for in pages (one message's reply has a size limit).
+heat_dump() {
+	local b=0 n=512 nr ext pdev
+	ext=$(dmsetup table "$1" | awk '{ print $5 }')
+	pdev=$(dev_majmin "/dev/mapper/$1")
+	nr=$(dmsetup table | awk -v p="$pdev" -v id="$2" -v e="$ext" '
+		$4 == "tier" && $5 == p && $6 == id { print int(($3 + e - 1) / e) }' | head -n1)
+	[ -n "$nr" ] || fail "heat_dump: volume $2 of $1 is not active"
+	while ((b < nr)); do
+		pool_msg "$1" dump_heat "$2" "$b" "$n" ||
+			fail "dump_heat $2 $b $n on $1 failed: $(dmesg | tail -n 3)"
+		b=$((b + n))
+	done | grep .
+}
+
+# mig_idle POOL [SECONDS]: wait until no migration is queued or copying
+# (default 60 s); fail the test otherwise.
+mig_idle() {
+	local end=$((SECONDS + ${2:-60}))
+	while ((SECONDS <= end)); do
+		(($(pool_field "$1" mig_queued) == 0 && $(pool_field "$1" mig_in_flight) == 0)) &&
+			return 0
+		sleep 0.1
+	done
+	fail "migrations still pending after ${2:-60}s: $(dmsetup status "$1")"
+}
+
+# pool_field_is POOL FIELD VALUE: the status field (as pool_field) is VALUE.
+pool_field_is() { [ "$(pool_field "$1" "$2")" = "$3" ]; }
+
+# wait_for SECONDS CMD...: poll CMD every 0.2 s until it succeeds; return 1
+# when it still fails after SECONDS.  E.g.
+#   wait_for 30 pool_field_is pool evacuation evacuated:2:0 || fail ...
+wait_for() {
+	local end=$((SECONDS + $1))
+	shift
+	while ((SECONDS < end)); do
+		"$@" && return 0
+		sleep 0.2
+	done
+	"$@"
 }
 
 # ------------------------------------------------ data patterns
