@@ -168,9 +168,26 @@ Result<RawAnswer> Socket::raw(std::span<const std::byte> datagram, std::uint32_t
 		return sys_error("netlink send", errno);
 	bool failed = false;
 	Status cb;
-	auto on = [](const Attrs &) { return Status{}; };
-	return await(*this, buf_, pending_, family_, seq, timeout_ms, on, &Socket::recv_datagram, &failed, &cb);
+	std::optional<BatchResult> batch;
+	auto on = [&](const Attrs &a) -> Status {
+		if (a.has(DM_TIER_ATTR_ACCEPTED)) {
+			auto b = decode_batch_reply(a);
+			if (!b)
+				return make_error(b.error(), b.code());
+			batch = *b;
+		}
+		return {};
+	};
+	auto ans = await(*this, buf_, pending_, family_, seq, timeout_ms, on, &Socket::recv_datagram, &failed, &cb);
+	if (ans) {
+		ans->batch = batch;
+		if (failed)
+			ans->bad_reply = cb.error();
+	}
+	return ans;
 }
+
+void Socket::drop_reports() { pending_.clear(); }
 
 Result<bool> Socket::next_report(std::vector<char> *out, int timeout_ms)
 {

@@ -11,6 +11,7 @@
 #include <deque>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -32,6 +33,8 @@ struct RawAnswer {
 	std::string message;	  // extended ack, if any
 	std::uint32_t replies = 0; // dm_tier messages before the final one
 	bool dump_done = false;	  // ended by NLMSG_DONE
+	std::optional<BatchResult> batch; // a batch reply's counts
+	std::string bad_reply;		 // a reply that did not parse
 };
 
 class Socket {
@@ -60,6 +63,9 @@ public:
 	// the receive buffer overflowed) is counted in overruns() and skipped.
 	[[nodiscard]] Result<bool> next_report(std::vector<char> *out, int timeout_ms);
 	std::uint64_t overruns() const { return overruns_; }
+	// Forget reports kept while waiting for answers.
+	void drop_reports();
+	std::size_t pending_reports() const { return pending_.size(); }
 
 private:
 	Result<std::size_t> recv_datagram(int timeout_ms);

@@ -373,7 +373,9 @@ Result<Attrs> parse_attrs(const nlmsghdr *nlh, std::size_t len)
 		switch (s.kind) {
 		case Kind::none: return {}; // unknown or PAD: ignored
 		case Kind::str:
-			if (l == 0)
+			// The kernel sends some strings without their NUL (a
+			// volume's model may be empty); a pool has a name.
+			if (type == DM_TIER_ATTR_POOL && (l == 0 || static_cast<const char *>(adata(a))[0] == '\0'))
 				return make_error(what + " is empty", EBADMSG);
 			break;
 		case Kind::u8:
