@@ -9,7 +9,6 @@
 #include <set>
 
 #include "predictor/baselines.h"
-#include "predictor/heat.h"
 #include "predictor/selector.h"
 
 namespace dmtier::tiersim {
@@ -231,114 +230,147 @@ private:
 	std::uint64_t stamp_ = 0, period_;
 };
 
-// The kernel fallback rules: periodic passes promote recently accessed
-// extents whose decayed heat score beats a threshold while tier 0 has room;
-// above the high watermark the coldest extents are demoted down to the low
-// watermark. Hysteresis: an extent is demoted only once its score fell below
-// a lower demotion score, and never in the pass that promoted it.
+// The kernel fallback policy's rules (docs/dm-tier.md, "Migration, heat and
+// the fallback policy"): heat is the decayed access count of an extent,
+// halved once per policy round. Each round, a fast tier above the high
+// watermark demotes its coldest extents until it is at the low watermark;
+// then extents whose heat reaches the promote threshold move up, hottest
+// first, while the fast tier has room below the high watermark, or swap with
+// its coldest extent when more than twice as hot (plus 2). Extents moved in
+// the last residency rounds stay put.
 class FallbackPolicy : public Policy {
 public:
-	FallbackPolicy(PolicyContext ctx, std::string model)
-		: Policy(ctx), heat_(heat_config(ctx.cfg, ctx.pool.capacity())),
-		  models_(ctx, std::move(model))
+	FallbackPolicy(PolicyContext ctx, std::string model) : Policy(ctx), models_(ctx, std::move(model)) {}
+
+	void on_access(std::uint32_t id, std::uint64_t, bool, double now) override
 	{
-		period_ = ctx.cfg.fallback_period
-				  ? ctx.cfg.fallback_period
-				  : std::max<std::uint64_t>(16, ctx.pool.capacity() / 8);
+		grow();
+		if (now >= next_round_) {
+			round(now);
+			next_round_ = now + ctx_.cfg.fallback_interval_s;
+		}
+		heat(id, 1.0);
 	}
 
-	void on_access(std::uint32_t id, std::uint64_t index, bool, double now) override
-	{
-		clock_ = static_cast<double>(index);
-		heat_.touch(id, clock_);
-		candidate(id);
-		if ((index + 1) % period_ == 0)
-			pass(clock_, now);
-	}
-
-	// With a model, predictions add forecast mass to the heat map (the
-	// volume's heat forecast) and make the extents promotion candidates.
+	// With a model, predictions add their probability to the extent's heat:
+	// the heat forecast the controller would feed the kernel.
 	void on_transition(std::uint32_t vol, const Access &a, double) override
 	{
 		if (!models_.enabled())
 			return;
 		for (auto [id, probability] : models_.targets(vol, a)) {
-			heat_.forecast({{id, probability, 0}}, clock_);
-			candidate(id);
+			grow();
+			heat(id, probability);
 		}
 	}
 
 	PolicyStats stats() const override { return models_.stats(); }
 
 private:
-	void candidate(std::uint32_t id)
+	static constexpr double kMaxHeat = 255; // 8-bit saturating counters
+
+	void grow()
 	{
-		if (seen_.size() < ctx_.ids.size())
-			seen_.resize(ctx_.ids.size(), 0);
-		if (!ctx_.pool.resident(id) && !seen_[id]) {
-			seen_[id] = 1;
-			candidates_.push_back(id);
+		std::size_t n = ctx_.ids.size();
+		if (heat_.size() < n) {
+			heat_.resize(n, 0);
+			moved_.resize(n, kNever);
+			tracked_.resize(n, 0);
 		}
 	}
-
-	static predictor::HeatForecast::Config heat_config(const SimConfig &c, std::size_t cap)
+	void heat(std::uint32_t id, double amount)
 	{
-		predictor::HeatForecast::Config h;
-		h.half_life = c.heat_half_life > 0 ? c.heat_half_life : 4.0 * std::max<std::size_t>(cap, 16);
-		h.window = h.half_life;
-		h.reference = 1.0;
-		return h;
+		heat_[id] = std::min(kMaxHeat, heat_[id] + amount);
+		if (!tracked_[id]) {
+			tracked_[id] = 1;
+			warm_.push_back(id);
+		}
 	}
-	void pass(double clock, double now)
+	bool settled(std::uint32_t id) const
+	{
+		return moved_[id] == kNever || round_ - moved_[id] > ctx_.cfg.fallback_residency_rounds;
+	}
+	bool move(std::uint32_t id, double now, bool up)
 	{
 		Pool &pool = ctx_.pool;
-		std::vector<std::pair<double, std::uint32_t>> hot;
-		for (std::uint32_t id : candidates_) {
-			seen_[id] = 0;
-			double s = heat_.score(id, clock);
-			if (!pool.resident(id) && s >= ctx_.cfg.promote_score)
-				hot.emplace_back(s, id);
+		if (up) {
+			if (!pool.can_promote()) {
+				pool.deny();
+				return false;
+			}
+			pool.promote(id, now, false);
+		} else {
+			pool.demote(id, now);
 		}
-		candidates_.clear();
+		moved_[id] = round_;
+		return true;
+	}
+
+	void round(double now)
+	{
+		++round_;
+		Pool &pool = ctx_.pool;
+		const double cap = static_cast<double>(pool.capacity());
+		// Heat of the last round, coldest resident first.
+		std::vector<std::pair<double, std::uint32_t>> cold, hot;
+		for (std::uint32_t id : warm_) {
+			if (pool.resident(id))
+				cold.emplace_back(heat_[id], id);
+			else if (heat_[id] >= ctx_.cfg.fallback_promote_threshold)
+				hot.emplace_back(heat_[id], id);
+		}
+		std::sort(cold.begin(), cold.end());
 		std::sort(hot.rbegin(), hot.rend());
-		std::set<std::uint32_t> fresh;
-		for (auto &[s, id] : hot) {
-			if (pool.full())
-				break;
+		std::size_t next_cold = 0;
+		auto coldest = [&]() -> std::pair<double, std::uint32_t> * {
+			while (next_cold < cold.size() &&
+			       (!pool.resident(cold[next_cold].second) || !settled(cold[next_cold].second)))
+				++next_cold;
+			return next_cold < cold.size() ? &cold[next_cold] : nullptr;
+		};
+		if (pool.used() > ctx_.cfg.high_watermark * cap)
+			while (pool.used() > ctx_.cfg.low_watermark * cap) {
+				auto *c = coldest();
+				if (!c)
+					break;
+				move(c->second, now, false);
+			}
+		for (auto [h, id] : hot) {
+			if (!settled(id))
+				continue;
+			if (pool.used() + 1 <= ctx_.cfg.high_watermark * cap) {
+				if (!move(id, now, true))
+					break;
+				continue;
+			}
+			auto *c = coldest();
+			if (!c || h <= 2 * c->first + 2)
+				continue;
 			if (!pool.can_promote()) {
 				pool.deny();
 				break;
 			}
-			pool.promote(id, now, false);
-			resident_.push_back(id);
-			fresh.insert(id);
+			move(c->second, now, false);
+			move(id, now, true);
 		}
-		const double cap = static_cast<double>(pool.capacity());
-		if (pool.used() <= ctx_.cfg.high_watermark * cap)
-			return;
-		// Hysteresis: only extents that cooled below the demotion score go,
-		// never one promoted in this pass.
-		std::vector<std::pair<double, std::uint32_t>> cold;
-		for (std::uint32_t id : resident_) {
-			double s = heat_.score(id, clock);
-			if (!fresh.count(id) && s < ctx_.cfg.demote_score)
-				cold.emplace_back(s, id);
-		}
-		std::sort(cold.begin(), cold.end());
-		for (auto &[s, id] : cold) {
-			if (pool.used() <= ctx_.cfg.low_watermark * cap)
-				break;
-			pool.demote(id, now);
-		}
-		std::erase_if(resident_, [&](std::uint32_t id) { return !pool.resident(id); });
+		// Counts halve once per round; forget extents that cooled to zero.
+		std::erase_if(warm_, [&](std::uint32_t id) {
+			heat_[id] = std::floor(heat_[id] / 2);
+			if (heat_[id] > 0 || pool.resident(id))
+				return false;
+			tracked_[id] = 0;
+			return true;
+		});
 	}
 
-	predictor::HeatForecast heat_;
+	static constexpr std::uint64_t kNever = UINT64_MAX;
 	VolumeModels models_;
-	double clock_ = 0;
-	std::uint64_t period_;
-	std::vector<std::uint8_t> seen_;
-	std::vector<std::uint32_t> candidates_, resident_;
+	std::vector<double> heat_;
+	std::vector<std::uint64_t> moved_;
+	std::vector<std::uint8_t> tracked_;
+	std::vector<std::uint32_t> warm_;
+	std::uint64_t round_ = 0;
+	double next_round_ = 0;
 };
 
 // The reference bound: Belady replacement (evict the extent used furthest in

@@ -37,12 +37,11 @@ struct SimConfig {
 	std::string policy = "lru";
 	std::size_t prefetch_depth = 4;   // predictions considered per transition
 	double prefetch_min_probability = 0.05;
-	// Fallback rules.
+	// Fallback rules, with the kernel's defaults.
 	double high_watermark = 0.90, low_watermark = 0.80;
-	double promote_score = 0.5;       // heat score a promotion must beat
-	double demote_score = 0.25;       // heat score below which demotion may pick an extent
-	std::uint64_t fallback_period = 0;  // accesses between passes (0: capacity/8, >= 16)
-	double heat_half_life = 0;          // in accesses (0: 4 x tier-0 capacity)
+	double fallback_promote_threshold = 4;    // decayed accesses that earn a promotion
+	double fallback_interval_s = 1.0;         // policy round; heat halves once per round
+	std::uint64_t fallback_residency_rounds = 10; // rounds an extent stays put after a move
 	double speedup = 1.0;               // replay faster than the trace's clock
 	double pace = 0;                    // records per second, ignoring timestamps (0: honour them)
 	std::size_t timeline_buckets = 100;
