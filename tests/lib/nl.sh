@@ -51,12 +51,6 @@ nl_listen_stop() {
 # kmsg_mark TEXT: a line in the kernel log (no fork: for timing).
 kmsg_mark() { echo "$LAB_TEST: $*" >/dev/kmsg; }
 
-# kmsg_time PATTERN: the timestamp (seconds) of the last kernel log line
-# matching PATTERN, or nothing.
-kmsg_time() {
-	dmesg | grep -F -- "$1" | tail -n1 | sed -n 's/^\[ *\([0-9.]*\)\].*/\1/p'
-}
-
 # heat_entries FILE VOLUME: "extent tier reads writes flags" lines of every
 # heat report for VOLUME in tier-listen --json output FILE.
 heat_entries() {
