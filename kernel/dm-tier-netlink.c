@@ -28,6 +28,15 @@
 
 static struct genl_family dmt_genl_family;
 
+static int dmt_nl_put_name(struct sk_buff *skb, struct dmt_pool *pool)
+{
+	char n[DM_NAME_LEN];
+
+	if (dm_copy_name_and_uuid(pool->pool_md, n, NULL))
+		strscpy(n, dm_device_name(pool->pool_md), sizeof(n));
+	return nla_put_string(skb, DM_TIER_ATTR_POOL, n);
+}
+
 /* ------------------------------------------------------------ policies */
 
 static const struct nla_policy dmt_nl_params_policy[DM_TIER_PARAM_MAX + 1] = {
@@ -148,7 +157,7 @@ static void *dmt_nl_report_put(struct sk_buff *skb, struct dmt_pool *pool, u8 cm
 
 	if (!hdr)
 		return NULL;
-	if (nla_put_string(skb, DM_TIER_ATTR_POOL, dm_device_name(pool->pool_md))) {
+	if (dmt_nl_put_name(skb, pool)) {
 		genlmsg_cancel(skb, hdr);
 		return NULL;
 	}
@@ -162,7 +171,7 @@ static int dmt_nl_fill_pool(struct sk_buff *skb, struct dmt_pool *pool)
 	struct nlattr *tiers, *tier;
 	unsigned int i;
 
-	if (nla_put_string(skb, DM_TIER_ATTR_POOL, dm_device_name(pool->pool_md)) ||
+	if (dmt_nl_put_name(skb, pool) ||
 	    nla_put_u32(skb, DM_TIER_ATTR_NR_TIERS, pool->nr_tiers) ||
 	    nla_put_u64_64bit(skb, DM_TIER_ATTR_EXTENT_SECTORS, pool->extent_sectors,
 			      DM_TIER_ATTR_PAD) ||
@@ -474,7 +483,7 @@ static int dmt_nl_get_volume(struct sk_buff *skb, struct genl_info *info)
 	mutex_lock(&pool->md_lock);
 	vol = dmt_pool_find_volume(pool, nla_get_u32(info->attrs[DM_TIER_ATTR_VOLUME]));
 	r = !hdr ? -EMSGSIZE : !vol ? -ENOENT :
-	    nla_put_string(reply, DM_TIER_ATTR_POOL, dm_device_name(pool->pool_md)) ?:
+	    dmt_nl_put_name(reply, pool) ?:
 	    dmt_nl_fill_volume(reply, pool, vol);
 	mutex_unlock(&pool->md_lock);
 	if (r) {
@@ -598,7 +607,7 @@ static int dmt_nl_dump_heat(struct sk_buff *skb, struct netlink_callback *cb)
 	}
 	hdr = genlmsg_put(skb, NETLINK_CB(cb->skb).portid, cb->nlh->nlmsg_seq,
 			  &dmt_genl_family, NLM_F_MULTI, DM_TIER_CMD_DUMP_HEAT);
-	if (!hdr || nla_put_string(skb, DM_TIER_ATTR_POOL, dm_device_name(pool->pool_md)) ||
+	if (!hdr || dmt_nl_put_name(skb, pool) ||
 	    nla_put_u32(skb, DM_TIER_ATTR_VOLUME, vol->id)) {
 		mutex_unlock(&pool->md_lock);
 		return -EMSGSIZE;

@@ -444,10 +444,11 @@ static struct dmt_pool *__pool_lookup(struct mapped_device *md)
 struct dmt_pool *dmt_pool_get_by_name(const char *name)
 {
 	struct dmt_pool *pool;
+	char n[DM_NAME_LEN];
 
 	mutex_lock(&dm_tier_pools_lock);
 	list_for_each_entry(pool, &dm_tier_pools, list)
-		if (!strcmp(dm_device_name(pool->pool_md), name)) {
+		if (!dm_copy_name_and_uuid(pool->pool_md, n, NULL) && !strcmp(n, name)) {
 			pool->ref++;
 			mutex_unlock(&dm_tier_pools_lock);
 			return pool;
