@@ -210,6 +210,7 @@ static void __dmt_mig_finish(struct dmt_pool *pool, struct dmt_migration *m)
 			dmt_fe_update(slot, DMT_FE_PREFETCHED, 0);
 		}
 		__dmt_map_move(pool, m->vol, m->ve, m->dst_tier, m->dst, set);
+		__dmt_residency_add(pool, m->vol, m->ve);
 		if (m->kind == DMT_MIG_PREFETCH)
 			__dmt_prefetch_track(pool, m->vol, m->ve, m->deadline);
 		pool->mig_done_count++;
@@ -370,7 +371,8 @@ int dmt_mig_init(struct dmt_pool *pool)
 	}
 	pool->tokens_at = jiffies;
 	pool->queue = kvcalloc(DMT_MIG_QUEUE, sizeof(*pool->queue), GFP_KERNEL);
-	if (!pool->queue)
+	pool->moved = kvcalloc(DMT_MOVED_RING, sizeof(*pool->moved), GFP_KERNEL);
+	if (!pool->queue || !pool->moved)
 		return -ENOMEM;
 	pool->kcopyd = dm_kcopyd_client_create(NULL);
 	if (IS_ERR(pool->kcopyd)) {
@@ -395,5 +397,7 @@ void dmt_mig_exit(struct dmt_pool *pool)
 		pool->kcopyd = NULL;
 	}
 	kvfree(pool->queue);
+	kvfree(pool->moved);
 	pool->queue = NULL;
+	pool->moved = NULL;
 }

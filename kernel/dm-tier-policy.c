@@ -12,8 +12,9 @@
  *     are promoted one tier up while it is below its high watermark, or
  *     swapped with that tier's coldest extent when they are clearly
  *     hotter (more than twice, plus a margin);
- *   - extents moved recently (RECENT) are left alone for residency_rounds
- *     rounds, so nothing ping-pongs; pinned extents and volumes with
+ *   - an extent that moved is left alone (RECENT) for residency_rounds
+ *     rounds counted from its own move, so nothing ping-pongs; pinned
+ *     extents and volumes with
  *     tiering_enabled=0 never move.
  * The policy never waits on userspace; it only queues migrations.
  */
@@ -82,6 +83,8 @@ void dmt_policy_controller_seen(struct dmt_pool *pool)
 	WRITE_ONCE(pool->controller_seen_once, true);
 }
 
+static void __dmt_residency_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol);
+
 /* ------------------------------------------------------------ prefetch */
 
 void __dmt_prefetch_track(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
@@ -125,10 +128,58 @@ void __dmt_prefetch_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol)
 {
 	unsigned int i, j = 0;
 
+	__dmt_residency_forget_volume(pool, vol);
 	for (i = 0; i < pool->pf_len; i++)
 		if (pool->pf[i].vol != vol)
 			pool->pf[j++] = pool->pf[i];
 	pool->pf_len = j;
+}
+
+/* ------------------------------------------------------------ residency */
+
+static void __dmt_residency_pop(struct dmt_pool *pool)
+{
+	struct dmt_moved *m = &pool->moved[pool->moved_head];
+	u64 *slot = m->vol ? dmt_lookup_slot(m->vol, to_vext(m->ve)) : NULL;
+
+	if (slot)
+		dmt_fe_update(slot, DMT_FE_RECENT, 0);
+	pool->moved_head = (pool->moved_head + 1) % DMT_MOVED_RING;
+	pool->moved_len--;
+}
+
+/* A move just finished: the extent stays put for residency_rounds rounds. */
+void __dmt_residency_add(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve)
+{
+	struct dmt_moved *m;
+
+	if (!pool->moved)
+		return;
+	if (pool->moved_len == DMT_MOVED_RING)
+		__dmt_residency_pop(pool);	/* the oldest is released early */
+	m = &pool->moved[(pool->moved_head + pool->moved_len++) % DMT_MOVED_RING];
+	m->vol = vol;
+	m->ve = from_vext(ve);
+	m->round = pool->policy_rounds;
+}
+
+static void __dmt_residency_expire(struct dmt_pool *pool)
+{
+	while (pool->moved_len &&
+	       pool->policy_rounds - pool->moved[pool->moved_head].round >= pool->residency_rounds)
+		__dmt_residency_pop(pool);
+}
+
+static void __dmt_residency_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->moved_len; i++) {
+		struct dmt_moved *m = &pool->moved[(pool->moved_head + i) % DMT_MOVED_RING];
+
+		if (m->vol == vol)
+			m->vol = NULL;
+	}
 }
 
 /* ---------------------------------------------------------- evacuation */
@@ -199,8 +250,8 @@ static void __dmt_evac_refill(struct dmt_pool *pool)
 
 /* ------------------------------------------------------ fallback policy */
 
-static void __dmt_policy_scan(struct dmt_pool *pool, bool act, bool clear_recent,
-			      struct dmt_cands *hot, struct dmt_cands *cold)
+static void __dmt_policy_scan(struct dmt_pool *pool, struct dmt_cands *hot,
+			      struct dmt_cands *cold)
 {
 	u8 now = pool->heat_epoch;
 	struct dmt_volume *vol;
@@ -220,10 +271,7 @@ static void __dmt_policy_scan(struct dmt_pool *pool, bool act, bool clear_recent
 
 				if (!dmt_fe_mapped(fe))
 					continue;
-				if (clear_recent && fe & DMT_FE_RECENT)
-					fe = dmt_fe_update(&chunk[i], DMT_FE_RECENT, 0) &
-					     ~DMT_FE_RECENT;
-				if (!act || !enabled ||
+				if (!enabled ||
 				    fe & (DMT_FE_PINNED | DMT_FE_MIGRATING | DMT_FE_RECENT))
 					continue;
 				tier = dmt_fe_tier(fe);
@@ -314,12 +362,11 @@ static void dmt_policy_worker(struct work_struct *ws)
 	struct dmt_pool *pool = container_of(to_delayed_work(ws), struct dmt_pool,
 					     policy_work);
 	struct dmt_cands *hot, *cold;
-	bool act, clear_recent;
+	bool act;
 
 	WRITE_ONCE(pool->heat_epoch, pool->heat_epoch + 1);
 	pool->policy_rounds++;
 	act = dmt_policy_fallback_active(pool) && READ_ONCE(pool->mode) == DMT_MODE_RW;
-	clear_recent = !(pool->policy_rounds % pool->residency_rounds);
 
 	hot = kcalloc(2 * DM_TIER_MAX_TIERS, sizeof(*hot), GFP_NOIO);
 	if (!hot)
@@ -328,11 +375,12 @@ static void dmt_policy_worker(struct work_struct *ws)
 
 	mutex_lock(&pool->md_lock);
 	__dmt_prefetch_expire(pool);
+	__dmt_residency_expire(pool);
 	__dmt_evac_refill(pool);
-	if (act || clear_recent)
-		__dmt_policy_scan(pool, act, clear_recent, hot, cold);
-	if (act)
+	if (act) {
+		__dmt_policy_scan(pool, hot, cold);
 		__dmt_policy_act(pool, hot, cold);
+	}
 	mutex_unlock(&pool->md_lock);
 	kfree(hot);
 	if (pool->queue_len)

@@ -230,6 +230,14 @@ struct dmt_migration {
 #define DMT_MIG_QUEUE 4096
 #define DMT_MAX_PREFETCH_TRACK 4096
 
+/* Extents moved recently, oldest first: RECENT clears residency_rounds later. */
+#define DMT_MOVED_RING 16384
+struct dmt_moved {
+	struct dmt_volume *vol;		/* NULL: volume deleted */
+	u64 ve;
+	unsigned int round;
+};
+
 struct dmt_prefetch {
 	struct dmt_volume *vol;
 	u64 ve;
@@ -312,6 +320,8 @@ struct dmt_pool {
 	unsigned int prefetch_window_ms;
 	struct dmt_prefetch *pf;
 	unsigned int pf_len;
+	struct dmt_moved *moved;	/* ring, md_lock */
+	unsigned int moved_head, moved_len;
 	int evacuating;			/* tier being drained, or -1 */
 	u64 evac_cursor;
 
@@ -451,6 +461,7 @@ void dmt_policy_controller_seen(struct dmt_pool *pool);
 void __dmt_prefetch_track(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
 			  unsigned long deadline);
 void __dmt_prefetch_forget_volume(struct dmt_pool *pool, struct dmt_volume *vol);
+void __dmt_residency_add(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve);
 int __dmt_evacuate(struct dmt_pool *pool, unsigned int tier);
 
 /* dm-tier-netlink.c */
