@@ -650,6 +650,7 @@ int dmt_md_add_tiers(struct dmt_pool *pool, struct block_device **tiers,
 		dmt_pool_error(pool, "grow", r);
 		return r;
 	}
+	pool->out_of_space = false;
 	DMINFO("pool grown to %u tiers", pool->nr_tiers);
 	return 0;
 bad_tier:

@@ -161,6 +161,7 @@ static blk_status_t pool_provision(struct dmt_pool *pool, struct bio *bio,
 	}
 	/* dirty is set before the mapping is visible (see tier_map()). */
 	__dmt_map_insert(pool, vol, ve, tier, pe);
+	pool->out_of_space = false;
 	return BLK_STS_OK;
 }
 
