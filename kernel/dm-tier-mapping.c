@@ -5,8 +5,10 @@
  * Each volume has a forward table (virtual extent -> tier, physical
  * extent), two-level, allocated a page at a time where the volume has
  * mapped extents, read locklessly by the map path.  Each tier has a reverse
- * map (physical extent -> volume, virtual extent) kept as the metadata
- * block images that are written at commit, and an allocation bitmap.
+ * map (physical extent -> volume slot, virtual extent) of six-byte entries
+ * (struct dmt_rent), translated to and from the on-disk block format
+ * (eight-byte entries with volume id and pinned flag) when blocks are
+ * written and loaded, and an allocation bitmap.
  *
  * Freed physical extents go to a tier's pending_free bitmap; a commit moves
  * them to committing_free when it starts and releases them only once it
@@ -85,12 +87,132 @@ static u64 *dmt_fe_slot(struct dmt_volume *vol, dmt_vext_t ve)
 	return &vol->chunks[e >> DMT_CHUNK_SHIFT][e & (DMT_CHUNK_ENTRIES - 1)];
 }
 
-u64 *dmt_rmap_entry(struct dmt_tier *t, dmt_pext_t pe)
+static struct dmt_rent *dmt_rent(struct dmt_tier *t, u64 p)
 {
-	u64 p = from_pext(pe);
-	struct dmt_block_header *h = t->rmap[p / DMT_RMAP_PER_BLOCK];
+	return &t->rmap[p / DMT_RENTS_PER_PAGE][p % DMT_RENTS_PER_PAGE];
+}
 
-	return (u64 *)(h + 1) + p % DMT_RMAP_PER_BLOCK;
+static u64 dmt_rent_get(struct dmt_tier *t, dmt_pext_t pe)
+{
+	struct dmt_rent *r = dmt_rent(t, from_pext(pe));
+
+	return r->w[0] | (u64)r->w[1] << 16 | (u64)r->w[2] << 32;
+}
+
+/* Caller holds md_lock (all reverse-map readers and writers do). */
+static void dmt_rent_set(struct dmt_tier *t, dmt_pext_t pe, struct dmt_volume *vol,
+			 dmt_vext_t ve)
+{
+	struct dmt_rent *r = dmt_rent(t, from_pext(pe));
+	u64 v = vol ? (u64)(vol->slot + 1) << DMT_RENT_VEXT_BITS | from_vext(ve) : 0;
+
+	r->w[0] = v;
+	r->w[1] = v >> 16;
+	r->w[2] = v >> 32;
+}
+
+/* The volume and virtual extent mapped to (@tier, @pe); NULL if free. */
+struct dmt_volume *dmt_rmap_owner(struct dmt_pool *pool, unsigned int tier,
+				  dmt_pext_t pe, dmt_vext_t *ve)
+{
+	u64 v = dmt_rent_get(&pool->tiers[tier], pe);
+
+	if (!v)
+		return NULL;
+	*ve = to_vext(v & (DMT_MAX_VEXTS - 1));
+	return pool->vol_slots[(v >> DMT_RENT_VEXT_BITS) - 1];
+}
+
+/*
+ * Write reverse-map block @blk of @tier in the on-disk format into @h's
+ * payload (the caller fills the header).  An entry whose volume is gone or
+ * whose forward entry points elsewhere means the maps disagree: -EUCLEAN,
+ * and the commit fails rather than write it.
+ */
+int dmt_rmap_fill_block(struct dmt_pool *pool, unsigned int tier, u64 blk,
+			struct dmt_block_header *h)
+{
+	struct dmt_tier *t = &pool->tiers[tier];
+	__le64 *out = (__le64 *)(h + 1);
+	u64 p = blk * DMT_RMAP_PER_BLOCK, end = min(p + DMT_RMAP_PER_BLOCK, t->nr_extents);
+	unsigned int i;
+
+	memset(h, 0, DMT_BLOCK_SIZE);
+	for (i = 0; p < end; p++, i++) {
+		struct dmt_volume *vol;
+		dmt_vext_t ve;
+		u64 fe;
+
+		vol = dmt_rmap_owner(pool, tier, to_pext(p), &ve);
+		if (!vol) {
+			if (dmt_rent_get(t, to_pext(p)))
+				goto bad;
+			continue;
+		}
+		fe = dmt_lookup(vol, ve);
+		if (!dmt_fe_mapped(fe) || dmt_fe_tier(fe) != tier || from_pext(dmt_fe_pext(fe)) != p)
+			goto bad;
+		out[i] = cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), !!(fe & DMT_FE_PINNED)));
+	}
+	return 0;
+bad:
+	DMERR("tier %u extent %llu: reverse map disagrees with the forward map", tier, p);
+	return -EUCLEAN;
+}
+
+/*
+ * Load reverse-map block @blk of @tier (a valid on-disk copy) and rebuild
+ * the forward entries, allocation bits and counters it implies.  Volumes
+ * are loaded already.  An entry naming an unknown volume, a virtual extent
+ * beyond the limit or one mapped twice means corrupt metadata.
+ */
+int dmt_rmap_load_block(struct dmt_pool *pool, unsigned int tier, u64 blk,
+			const struct dmt_block_header *h)
+{
+	struct dmt_tier *t = &pool->tiers[tier];
+	const __le64 *in = (const __le64 *)(h + 1);
+	u64 p = blk * DMT_RMAP_PER_BLOCK, end = min(p + DMT_RMAP_PER_BLOCK, t->nr_extents);
+	struct dmt_volume *vol = NULL;
+	unsigned int i;
+	int r;
+
+	for (i = 0; p < end; p++, i++) {
+		u64 e = le64_to_cpu(in[i]), *slot;
+		dmt_vext_t ve;
+
+		if (e == DMT_RMAP_FREE)
+			continue;
+		if (!vol || vol->id != dmt_rmap_volume(e))
+			vol = dmt_pool_find_volume(pool, dmt_rmap_volume(e));
+		if (!vol) {
+			DMERR("tier %u extent %llu maps unknown volume %u",
+			      tier, p, dmt_rmap_volume(e));
+			return -EUCLEAN;
+		}
+		ve = to_vext(dmt_rmap_vext(e));
+		if (from_vext(ve) >= DMT_MAX_VEXTS) {
+			DMERR("tier %u extent %llu maps virtual extent %llu, beyond the limit",
+			      tier, p, from_vext(ve));
+			return -EUCLEAN;
+		}
+		r = dmt_vol_reserve(vol, from_vext(ve) + 1);
+		if (!r)
+			r = dmt_vol_prepare(vol, ve, GFP_KERNEL);
+		if (r)
+			return r;
+		slot = dmt_fe_slot(vol, ve);
+		if (dmt_fe_mapped(*slot)) {
+			DMERR("volume %u extent %llu mapped twice", vol->id, from_vext(ve));
+			return -EUCLEAN;
+		}
+		*slot = dmt_fe_make(tier, to_pext(p)) |
+			(dmt_rmap_pinned(e) ? DMT_FE_PINNED : 0);
+		dmt_rent_set(t, to_pext(p), vol, ve);
+		vol->mapped[tier]++;
+		__set_bit(p, t->alloc);
+		t->used++;
+	}
+	return 0;
 }
 
 /* ------------------------------------------------------------ allocation */
@@ -199,7 +321,7 @@ void __dmt_map_insert(struct dmt_pool *pool, struct dmt_volume *vol,
 {
 	struct dmt_tier *t = &pool->tiers[tier];
 
-	WRITE_ONCE(*dmt_rmap_entry(t, pe), cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), 0)));
+	dmt_rent_set(t, pe, vol, ve);
 	__dmt_md_dirty_rmap(pool, tier, pe);
 	/* pool->dirty before the mapping: see the REQ_FUA test in tier_map(). */
 	smp_wmb();
@@ -236,7 +358,7 @@ void __dmt_map_remove(struct dmt_pool *pool, struct dmt_volume *vol,
 	pe = dmt_fe_pext(fe);
 	t = &pool->tiers[tier];
 	WRITE_ONCE(*slot, 0);
-	WRITE_ONCE(*dmt_rmap_entry(t, pe), cpu_to_le64(DMT_RMAP_FREE));
+	dmt_rent_set(t, pe, NULL, ve);
 	__dmt_md_dirty_rmap(pool, tier, pe);
 	/* Stays allocated until the commit that frees it completes. */
 	__set_bit(from_pext(pe), t->pending_free);
@@ -255,12 +377,10 @@ void __dmt_map_move(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve
 	unsigned int old_tier = dmt_fe_tier(fe);
 	dmt_pext_t old_pe = dmt_fe_pext(fe);
 	struct dmt_tier *ot = &pool->tiers[old_tier], *nt = &pool->tiers[tier];
-	bool pinned = fe & DMT_FE_PINNED;
 
-	WRITE_ONCE(*dmt_rmap_entry(nt, pe),
-		   cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), pinned)));
+	dmt_rent_set(nt, pe, vol, ve);
 	__dmt_md_dirty_rmap(pool, tier, pe);
-	WRITE_ONCE(*dmt_rmap_entry(ot, old_pe), cpu_to_le64(DMT_RMAP_FREE));
+	dmt_rent_set(ot, old_pe, NULL, ve);
 	__dmt_md_dirty_rmap(pool, old_tier, old_pe);
 	__set_bit(from_pext(old_pe), ot->pending_free);
 	/* pool->dirty before the new location: see tier_map(). */
@@ -280,10 +400,9 @@ void __dmt_set_pinned(struct dmt_pool *pool, struct dmt_volume *vol,
 
 	if (!dmt_fe_mapped(fe) || !!(fe & DMT_FE_PINNED) == pinned)
 		return;
-	WRITE_ONCE(*dmt_rmap_entry(&pool->tiers[tier], pe),
-		   cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), pinned)));
-	__dmt_md_dirty_rmap(pool, tier, pe);
+	/* The block written at commit takes the flag from the forward entry. */
 	dmt_fe_update(slot, DMT_FE_PINNED, pinned ? DMT_FE_PINNED : 0);
+	__dmt_md_dirty_rmap(pool, tier, pe);
 }
 
 /* Returns how many extents the running commit will release. */
@@ -328,10 +447,11 @@ int dmt_tier_alloc_maps(struct dmt_tier *t)
 	t->pending_free = bitmap_zalloc(t->nr_extents, GFP_KERNEL);
 	t->committing_free = bitmap_zalloc(t->nr_extents, GFP_KERNEL);
 	t->rmap_blocks = DIV_ROUND_UP(t->nr_extents, DMT_RMAP_PER_BLOCK);
-	t->rmap = kvcalloc(t->rmap_blocks, sizeof(*t->rmap), GFP_KERNEL);
+	t->rmap_pages = DIV_ROUND_UP(t->nr_extents, DMT_RENTS_PER_PAGE);
+	t->rmap = kvcalloc(t->rmap_pages, sizeof(*t->rmap), GFP_KERNEL);
 	if (!t->alloc || !t->pending_free || !t->committing_free || !t->rmap)
 		goto bad;
-	for (i = 0; i < t->rmap_blocks; i++) {
+	for (i = 0; i < t->rmap_pages; i++) {
 		t->rmap[i] = (void *)get_zeroed_page(GFP_KERNEL);
 		if (!t->rmap[i])
 			goto bad;
@@ -347,7 +467,7 @@ void dmt_tier_free_maps(struct dmt_tier *t)
 	u64 i;
 
 	if (t->rmap)
-		for (i = 0; i < t->rmap_blocks; i++)
+		for (i = 0; i < t->rmap_pages; i++)
 			free_page((unsigned long)t->rmap[i]);
 	kvfree(t->rmap);
 	bitmap_free(t->alloc);
@@ -355,53 +475,4 @@ void dmt_tier_free_maps(struct dmt_tier *t)
 	bitmap_free(t->committing_free);
 	t->rmap = NULL;
 	t->alloc = t->pending_free = t->committing_free = NULL;
-}
-
-/*
- * After the metadata is loaded: rebuild the allocation bitmaps and every
- * volume's forward table from the reverse maps.  An entry naming an unknown
- * volume, or a virtual extent mapped twice, means corrupt metadata.
- */
-int dmt_rebuild_forward(struct dmt_pool *pool)
-{
-	unsigned int ti;
-	u64 p;
-	int r;
-
-	for (ti = 0; ti < pool->nr_tiers; ti++) {
-		struct dmt_tier *t = &pool->tiers[ti];
-
-		t->used = 0;
-		for (p = 0; p < t->nr_extents; p++) {
-			u64 e = le64_to_cpu(*dmt_rmap_entry(t, to_pext(p)));
-			struct dmt_volume *vol;
-			dmt_vext_t ve;
-
-			if (e == DMT_RMAP_FREE)
-				continue;
-			vol = dmt_pool_find_volume(pool, dmt_rmap_volume(e));
-			if (!vol) {
-				DMERR("tier %u extent %llu maps unknown volume %u",
-				      ti, p, dmt_rmap_volume(e));
-				return -EUCLEAN;
-			}
-			ve = to_vext(dmt_rmap_vext(e));
-			r = dmt_vol_reserve(vol, from_vext(ve) + 1);
-			if (!r)
-				r = dmt_vol_prepare(vol, ve, GFP_KERNEL);
-			if (r)
-				return r;
-			if (dmt_fe_mapped(*dmt_fe_slot(vol, ve))) {
-				DMERR("volume %u extent %llu mapped twice",
-				      vol->id, from_vext(ve));
-				return -EUCLEAN;
-			}
-			*dmt_fe_slot(vol, ve) = dmt_fe_make(ti, to_pext(p)) |
-				(dmt_rmap_pinned(e) ? DMT_FE_PINNED : 0);
-			vol->mapped[ti]++;
-			__set_bit(p, t->alloc);
-			t->used++;
-		}
-	}
-	return 0;
 }

@@ -57,26 +57,33 @@ static u64 dmt_vol_area_blocks(void)
 	return DMT_VOL_BLOCKS;
 }
 
-/* Logical block -> image in memory and the first of its two slots. */
-static void *dmt_md_block(struct dmt_pool *pool, u64 lb, u64 *slot0)
+/*
+ * Logical block -> the first of its two slots; *tier: -1 for a volume
+ * block, else the tier whose reverse-map block *idx it is.
+ */
+static int dmt_md_locate(struct dmt_pool *pool, u64 lb, u64 *slot0, int *tier, u64 *idx)
 {
 	struct dmt_superblock *sb = pool->md.sb;
 	unsigned int i;
 
 	if (lb < dmt_vol_area_blocks()) {
 		*slot0 = le64_to_cpu(sb->vol_area_start) + 2 * lb;
-		return pool->md.vol_blocks[lb];
+		*tier = -1;
+		*idx = lb;
+		return 0;
 	}
 	for (i = 0; i < pool->nr_tiers; i++) {
 		struct dmt_tier *t = &pool->tiers[i];
 
 		if (lb >= t->md_base && lb < t->md_base + t->rmap_blocks) {
 			*slot0 = le64_to_cpu(sb->tiers[i].area_start) + 2 * (lb - t->md_base);
-			return t->rmap[lb - t->md_base];
+			*tier = i;
+			*idx = lb - t->md_base;
+			return 0;
 		}
 	}
 	WARN_ON_ONCE(1);
-	return NULL;
+	return -EIO;
 }
 
 static enum dmt_block_type dmt_md_block_type(u64 lb)
@@ -278,13 +285,20 @@ static int dmt_md_write_block(struct dmt_pool *pool, u64 lb, u64 generation)
 {
 	struct dmt_metadata *md = &pool->md;
 	struct dmt_block_header *h = md->bounce;
-	u64 slot0;
-	void *img = dmt_md_block(pool, lb, &slot0);
 	unsigned int spare = !test_bit(lb, md->cur_slot);
+	u64 slot0, idx;
+	int tier, r;
 
-	if (!img)
-		return -EIO;
-	memcpy(h, img, DMT_BLOCK_SIZE);
+	r = dmt_md_locate(pool, lb, &slot0, &tier, &idx);
+	if (r)
+		return r;
+	if (tier < 0)
+		memcpy(h, md->vol_blocks[idx], DMT_BLOCK_SIZE);
+	else {
+		r = dmt_rmap_fill_block(pool, tier, idx, h);
+		if (r)
+			return r;
+	}
 	h->type = cpu_to_le32(dmt_md_block_type(lb));
 	h->generation = cpu_to_le64(generation);
 	h->blocknr = cpu_to_le64(slot0 + spare);
@@ -304,19 +318,20 @@ static bool dmt_block_valid(struct dmt_block_header *h, u64 lb, u64 slot)
 /*
  * Load logical block @lb: pick the valid slot with the highest generation
  * not above the superblock's; wipe slots left by a commit that did not
- * complete.
+ * complete.  A volume block is kept as an image; a reverse-map block
+ * rebuilds the mapping it holds (the volumes must be loaded first).
  */
 static int dmt_md_load_block(struct dmt_pool *pool, u64 lb, void *pair)
 {
 	struct dmt_metadata *md = &pool->md;
 	struct dmt_block_header *h[2] = { pair, pair + DMT_BLOCK_SIZE };
-	u64 slot0, gen[2];
+	u64 slot0, gen[2], idx;
 	bool ok[2];
-	void *img = dmt_md_block(pool, lb, &slot0);
-	int s, best = -1, r;
+	int s, best = -1, tier, r;
 
-	if (!img)
-		return -EIO;
+	r = dmt_md_locate(pool, lb, &slot0, &tier, &idx);
+	if (r)
+		return r;
 	r = dmt_md_rw(md, REQ_OP_READ, slot0, 2, pair);
 	if (r)
 		return r;
@@ -338,12 +353,15 @@ static int dmt_md_load_block(struct dmt_pool *pool, u64 lb, void *pair)
 		DMERR("metadata block %llu: no valid copy", lb);
 		return -EUCLEAN;
 	}
-	memcpy(img, h[best], DMT_BLOCK_SIZE);
 	if (best)
 		__set_bit(lb, md->cur_slot);
 	else
 		__clear_bit(lb, md->cur_slot);
-	return 0;
+	if (tier < 0) {
+		memcpy(md->vol_blocks[idx], h[best], DMT_BLOCK_SIZE);
+		return 0;
+	}
+	return dmt_rmap_load_block(pool, tier, idx, h[best]);
 }
 
 /* ---------------------------------------------------------------- tiers */
@@ -495,6 +513,7 @@ static int dmt_md_load_volumes(struct dmt_pool *pool)
 		vol->id = le32_to_cpu(rec->id);
 		vol->slot = slot;
 		vol->rec = rec;
+		pool->vol_slots[slot] = vol;
 		list_add_tail(&vol->list, &pool->volumes);
 		pool->nr_volumes++;
 	}
@@ -560,21 +579,17 @@ static int dmt_md_load(struct dmt_pool *pool, struct block_device **tiers,
 		*error = "Cannot allocate metadata buffer";
 		return -ENOMEM;
 	}
-	for (lb = 0; lb < md->nr_blocks; lb++) {
+	/* Volume blocks first: the reverse-map blocks name their volumes. */
+	for (lb = 0; lb < dmt_vol_area_blocks() && !r; lb++)
 		r = dmt_md_load_block(pool, lb, pair);
-		if (r)
-			break;
-	}
+	if (!r)
+		r = dmt_md_load_volumes(pool);
+	for (; lb < md->nr_blocks && !r; lb++)
+		r = dmt_md_load_block(pool, lb, pair);
 	kvfree(pair);
 	if (r) {
-		*error = r == -EUCLEAN ? "Metadata is corrupt" : "Cannot read metadata";
-		return r;
-	}
-	r = dmt_md_load_volumes(pool);
-	if (!r)
-		r = dmt_rebuild_forward(pool);
-	if (r) {
-		*error = r == -ENOMEM ? "Cannot allocate volume maps" : "Metadata is corrupt";
+		*error = r == -EUCLEAN ? "Metadata is corrupt" :
+			 r == -ENOMEM ? "Cannot allocate volume maps" : "Cannot read metadata";
 		return r;
 	}
 	if (pool->needs_check) {

@@ -228,20 +228,19 @@ static void __dmt_evac_refill(struct dmt_pool *pool)
 		return;
 	t = &pool->tiers[pool->evacuating];
 	for (p = pool->evac_cursor; p < t->nr_extents; p++) {
-		u64 e = le64_to_cpu(*dmt_rmap_entry(t, to_pext(p)));
 		struct dmt_volume *vol;
+		dmt_vext_t ve;
 		int dest;
 
 		if (pool->queue_len >= DMT_MIG_QUEUE / 2)
 			break;
-		if (e == DMT_RMAP_FREE)
+		vol = dmt_rmap_owner(pool, pool->evacuating, to_pext(p), &ve);
+		if (!vol)
 			continue;
-		vol = dmt_pool_find_volume(pool, dmt_rmap_volume(e));
 		dest = __dmt_evac_dest(pool, pool->evacuating);
-		if (!vol || dest < 0)
+		if (dest < 0)
 			break;
-		if (__dmt_mig_enqueue(pool, vol, to_vext(dmt_rmap_vext(e)), dest,
-				      DMT_MIG_EVACUATE, 0) == -ENOSPC)
+		if (__dmt_mig_enqueue(pool, vol, ve, dest, DMT_MIG_EVACUATE, 0) == -ENOSPC)
 			break;
 	}
 	/* Wrap: extents whose move failed are found again. */

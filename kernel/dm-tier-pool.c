@@ -1062,6 +1062,7 @@ static int pool_create_volume(struct dmt_pool *pool, const char *arg)
 	vol->id = id;
 	vol->slot = slot;
 	vol->rec = rec;
+	pool->vol_slots[slot] = vol;
 	list_add_tail(&vol->list, &pool->volumes);
 	pool->nr_volumes++;
 	__dmt_md_dirty_volume(pool, vol);
@@ -1093,6 +1094,7 @@ static int pool_delete_volume(struct dmt_pool *pool, const char *arg)
 	}
 	memset(vol->rec, 0, sizeof(*vol->rec));
 	__dmt_md_dirty_volume(pool, vol);
+	pool->vol_slots[vol->slot] = NULL;
 	list_del(&vol->list);
 	pool->nr_volumes--;
 	dmt_vol_free_map(vol);
@@ -1219,7 +1221,7 @@ int __dmt_pool_hint(struct dmt_pool *pool, struct dmt_volume *vol, u64 begin,
 {
 	unsigned int i, j;
 
-	if (begin >= end || end > DMT_RMAP_VE_MASK + 1)
+	if (begin >= end || end > DMT_MAX_VEXTS)
 		return -EINVAL;
 	if (tier >= (int)pool->nr_tiers)
 		return -EINVAL;
@@ -1248,7 +1250,7 @@ static int pool_set_hint(struct dmt_pool *pool, char **argv)
 	if (IS_ERR(vol))
 		return PTR_ERR(vol);
 	if (kstrtoull(argv[1], 10, &begin) || kstrtoull(argv[2], 10, &end) ||
-	    begin >= end || end > DMT_RMAP_VE_MASK + 1) {
+	    begin >= end || end > DMT_MAX_VEXTS) {
 		DMWARN("invalid hint range");
 		return -EINVAL;
 	}
@@ -1349,7 +1351,7 @@ int __dmt_pool_pin(struct dmt_pool *pool, struct dmt_volume *vol, u64 begin,
 	u64 e;
 	int r;
 
-	if (begin >= end || end > DMT_RMAP_VE_MASK + 1 || tier >= (int)pool->nr_tiers)
+	if (begin >= end || end > DMT_MAX_VEXTS || tier >= (int)pool->nr_tiers)
 		return -EINVAL;
 	if (tier >= 0 && tier == pool->evacuating)
 		return -EBUSY;
@@ -1383,7 +1385,7 @@ static int pool_pin(struct dmt_pool *pool, unsigned int argc, char **argv, bool 
 	if (pool_parse_u64(argv[1], &begin, "begin extent") ||
 	    pool_parse_u64(argv[2], &end, "end extent"))
 		return -EINVAL;
-	if (begin >= end || end > DMT_RMAP_VE_MASK + 1) {
+	if (begin >= end || end > DMT_MAX_VEXTS) {
 		DMWARN("invalid extent range %llu-%llu", begin, end);
 		return -EINVAL;
 	}
@@ -1529,7 +1531,7 @@ static void pool_emit_stats(struct dmt_pool *pool, char *result, unsigned int ma
 	for (i = 0; i < pool->nr_tiers; i++) {
 		struct dmt_tier *t = &pool->tiers[i];
 
-		bytes += t->rmap_blocks * (PAGE_SIZE + sizeof(void *)) +
+		bytes += t->rmap_pages * (PAGE_SIZE + sizeof(void *)) +
 			 3 * BITS_TO_LONGS(t->nr_extents) * sizeof(long);
 	}
 	DMEMIT("mapped_extents=%llu mapping_bytes=%llu commits=%llu allocations=%llu enospc=%llu generation=%llu\n",

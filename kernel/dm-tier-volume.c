@@ -116,7 +116,7 @@ static int tier_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	if (r)
 		goto bad_pool;
 
-	if ((ti->len - 1) >> pool->extent_shift > DMT_RMAP_VE_MASK) {
+	if ((ti->len - 1) >> pool->extent_shift >= DMT_MAX_VEXTS) {
 		ti->error = "Volume too large";
 		r = -EINVAL;
 		tier_release_volume(tc);

@@ -148,6 +148,20 @@ struct dmt_volume {
 	struct dmt_hint hints[DMT_MAX_HINTS];
 };
 
+/*
+ * In-memory reverse-map entry: 48 bits, (volume record slot + 1) << 37 |
+ * virtual extent; 0 = free.  Six bytes instead of the on-disk eight (the
+ * volume id and the pinned flag are found through the slot and the forward
+ * entry when a block is written), so that mapping + reverse map + heat stay
+ * within 16 bytes per extent.
+ */
+struct dmt_rent {
+	u16 w[3];
+};
+#define DMT_RENT_VEXT_BITS 37
+#define DMT_MAX_VEXTS (1ULL << DMT_RENT_VEXT_BITS)	/* per volume */
+#define DMT_RENTS_PER_PAGE (PAGE_SIZE / sizeof(struct dmt_rent))
+
 struct dmt_tier {
 	struct block_device *bdev;
 	u64 nr_extents;
@@ -156,8 +170,9 @@ struct dmt_tier {
 	unsigned long *alloc;		/* 1: mapped or pending free */
 	unsigned long *pending_free;	/* freed since the last commit started */
 	unsigned long *committing_free;	/* freed before the running commit */
-	void **rmap;			/* reverse-map block images */
-	u64 rmap_blocks;
+	struct dmt_rent **rmap;		/* reverse map, DMT_RENTS_PER_PAGE a page */
+	u64 rmap_pages;
+	u64 rmap_blocks;		/* on-disk reverse-map blocks */
 	u64 md_base;			/* first logical metadata block */
 };
 
@@ -266,6 +281,7 @@ struct dmt_pool {
 
 	struct list_head volumes;	/* under md_lock */
 	unsigned int nr_volumes;
+	struct dmt_volume *vol_slots[DMT_MAX_VOLUMES];	/* by record slot */
 
 	struct workqueue_struct *wq;
 	struct work_struct worker;
@@ -425,8 +441,12 @@ u64 __dmt_commit_begin_frees(struct dmt_pool *pool);
 void __dmt_commit_end_frees(struct dmt_pool *pool);
 int dmt_tier_alloc_maps(struct dmt_tier *t);
 void dmt_tier_free_maps(struct dmt_tier *t);
-int dmt_rebuild_forward(struct dmt_pool *pool);
-u64 *dmt_rmap_entry(struct dmt_tier *t, dmt_pext_t pe);
+int dmt_rmap_load_block(struct dmt_pool *pool, unsigned int tier, u64 blk,
+			const struct dmt_block_header *h);
+int dmt_rmap_fill_block(struct dmt_pool *pool, unsigned int tier, u64 blk,
+			struct dmt_block_header *h);
+struct dmt_volume *dmt_rmap_owner(struct dmt_pool *pool, unsigned int tier,
+				  dmt_pext_t pe, dmt_vext_t *ve);
 
 void __dmt_map_move(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve,
 		    unsigned int tier, dmt_pext_t pe, u64 set_flags);
