@@ -1,0 +1,656 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "planner/planner.h"
+
+#include <algorithm>
+#include <cmath>
+
+#include "predictor/classifier.h"
+#include "predictor/selector.h"
+
+namespace dmtier::planner {
+
+namespace {
+
+double decay(double v, double from_ms, double now_ms, double half_life_ms)
+{
+	if (v == 0 || now_ms <= from_ms || half_life_ms <= 0)
+		return v;
+	return v * std::exp2(-(now_ms - from_ms) / half_life_ms);
+}
+
+bool entry_before(const PrefetchEntry &a, const PrefetchEntry &b)
+{
+	if (a.expected_ms != b.expected_ms)
+		return a.expected_ms < b.expected_ms;
+	return a.probability > b.probability;
+}
+
+} // namespace
+
+double VolumeState::score(const ExtentState &e, double now_ms, double hl, double w) const
+{
+	return decay(e.heat, e.heat_ms, now_ms, hl) + w * decay(e.pred, e.heat_ms, now_ms, hl);
+}
+
+std::string VolumeState::predictor_name() const
+{
+	if (!predictor)
+		return "none";
+	if (auto *s = dynamic_cast<const predictor::ModelSelector *>(predictor.get()))
+		return "auto:" + std::string(s->active());
+	return std::string(predictor->name());
+}
+
+PoolPlanner::PoolPlanner(std::string pool, PlannerConfig cfg) : pool_(std::move(pool)), cfg_(std::move(cfg))
+{
+	info_.pool = pool_;
+}
+
+void PoolPlanner::update_pool(const PoolInfo &info)
+{
+	info_ = info;
+	info_.pool = pool_;
+}
+
+VolumeState &PoolPlanner::vol(std::uint32_t id)
+{
+	auto [it, fresh] = vols_.try_emplace(id);
+	if (fresh) {
+		it->second.id = id;
+		it->second.prefetch.depth = cfg_.prefetch_depth;
+		it->second.prefetch.threshold = cfg_.prefetch_threshold;
+	}
+	return it->second;
+}
+
+VolumeState *PoolPlanner::volume(std::uint32_t id)
+{
+	auto it = vols_.find(id);
+	return it == vols_.end() ? nullptr : &it->second;
+}
+
+void PoolPlanner::update_volume(const VolumeInfo &vi, std::uint64_t size_extents)
+{
+	VolumeState &v = vol(vi.volume);
+	if (size_extents)
+		v.size_extents = size_extents;
+	v.tiering_enabled = vi.tiering_enabled;
+	if (!vi.policy_name.empty())
+		v.policy = vi.policy_name;
+	if (!vi.model.empty() && vi.model != v.model) {
+		v.model = vi.model;
+		v.predictor.reset(); // rebuilt for the new setting
+	}
+}
+
+void PoolPlanner::forget_volume(std::uint32_t id) { vols_.erase(id); }
+
+void PoolPlanner::load_heat(std::uint32_t volume, const std::vector<dm_tier_heat_entry> &heat, double now_ms)
+{
+	VolumeState &v = vol(volume);
+	for (const auto &h : heat) {
+		ExtentState &e = v.extents[h.extent];
+		e.tier = h.tier;
+		e.flags = h.flags;
+		e.migrating = h.flags & DM_TIER_HEAT_MIGRATING;
+		e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
+		e.heat = std::max<double>(h.reads + h.writes, decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms));
+		e.heat_ms = now_ms;
+		// Every listed extent is mapped: the write frontier is past it.
+		v.write_frontier = std::max<std::uint64_t>(v.write_frontier, h.extent + 1);
+		v.have_frontier = true;
+	}
+}
+
+void PoolPlanner::on_heat(const nl::HeatReport &r, double now_ms)
+{
+	VolumeState &v = vol(r.volume);
+	for (const auto &h : r.heat) {
+		ExtentState &e = v.extents[h.extent];
+		double before = v.score(e, now_ms, cfg_.half_life_ms, cfg_.predicted_weight);
+		double heat = h.reads + h.writes;
+		if (heat >= cfg_.promote_heat && h.tier != 0 && !(h.flags & DM_TIER_HEAT_PINNED)) {
+			v.round_hot++;
+			if (before < cfg_.promote_heat)
+				v.round_surprise++;
+		}
+		e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
+		e.heat = heat;
+		e.heat_ms = now_ms;
+		e.tier = h.tier;
+		e.flags = h.flags;
+		e.migrating = h.flags & DM_TIER_HEAT_MIGRATING;
+	}
+}
+
+void PoolPlanner::on_profile(const nl::ProfileReport &r, double now_ms)
+{
+	VolumeState &v = vol(r.volume);
+	const dm_tier_profile &p = r.profile, &o = v.profile;
+	if (v.profile_ms >= 0 && now_ms > v.profile_ms) {
+		double ios = double(p.reads - o.reads) + double(p.writes - o.writes);
+		v.iops = p.reads + p.writes >= o.reads + o.writes ? ios * 1000.0 / (now_ms - v.profile_ms) : 0;
+	}
+	// The kernel's prefetch counters are cumulative; a restart of ours (or a
+	// reload of the pool) may make them go back: then start over.
+	std::uint64_t dh = p.prefetch_hits >= o.prefetch_hits ? p.prefetch_hits - o.prefetch_hits : p.prefetch_hits;
+	std::uint64_t dm = p.prefetch_misses >= o.prefetch_misses ? p.prefetch_misses - o.prefetch_misses
+								  : p.prefetch_misses;
+	if (v.profile_ms >= 0) {
+		v.win_hits += dh;
+		v.win_misses += dm;
+	}
+	v.prefetch.hits = p.prefetch_hits;
+	v.prefetch.misses = p.prefetch_misses;
+	v.profile = p;
+	v.profile_ms = now_ms;
+
+	std::uint64_t ios = p.reads + p.writes;
+	v.read_ratio = ios ? double(p.reads) / double(ios) : 0;
+	if (ios >= 16) {
+		predictor::Profile pr;
+		pr.ios = ios;
+		pr.read_ratio = v.read_ratio;
+		pr.mean_size_kib = double(p.read_bytes + p.write_bytes) / double(ios) / 1024.0;
+		std::uint64_t small = p.size_hist[0] + p.size_hist[1] + p.size_hist[2];
+		std::uint64_t large = p.size_hist[5] + p.size_hist[6] + p.size_hist[7];
+		pr.small_fraction = double(small) / double(ios);
+		pr.large_fraction = double(large) / double(ios);
+		pr.sequential = double(p.sequential) / double(ios);
+		pr.iops = v.iops;
+		pr.footprint_gib = double(v.extents.size()) * double(extent_bytes()) / double(1ULL << 30);
+		pr.duration_s = 1;
+		pr.reuse = v.transitions && ios ? 1.0 - std::min(1.0, double(v.transitions) / double(ios)) : 0;
+		auto c = predictor::classify(pr);
+		v.workload = predictor::workload_name(c.cls);
+		v.workload_confidence = c.confidence;
+	}
+}
+
+void PoolPlanner::ensure_predictor(VolumeState &v)
+{
+	if (v.predictor)
+		return;
+	std::string setting = cfg_.model_override.empty() ? v.model : cfg_.model_override;
+	auto ms = predictor::parse_model_setting(setting);
+	if (ms) {
+		auto p = predictor::make_volume_predictor(*ms);
+		if (p) {
+			v.predictor = std::move(*p);
+			return;
+		}
+	}
+	// An unusable setting (e.g. an unreadable model file): a cheap model.
+	v.predictor = std::move(*predictor::make_predictor("stride"));
+}
+
+void PoolPlanner::enqueue(VolumeState &v, const predictor::Prediction &p, double now_ms, double expected_ms)
+{
+	for (auto it = v.queue.begin(); it != v.queue.end(); ++it) {
+		if (it->extent == std::uint64_t(p.extent)) {
+			PrefetchEntry e = *it;
+			v.queue.erase(it);
+			e.expected_ms = std::min(e.expected_ms, expected_ms);
+			e.probability = std::max(e.probability, p.probability);
+			e.queued_ms = now_ms;
+			v.queue.insert(std::upper_bound(v.queue.begin(), v.queue.end(), e, entry_before), e);
+			return;
+		}
+	}
+	PrefetchEntry e{std::uint64_t(p.extent), expected_ms, p.probability, now_ms};
+	v.queue.insert(std::upper_bound(v.queue.begin(), v.queue.end(), e, entry_before), e);
+	if (v.queue.size() > cfg_.prefetch_queue_max)
+		v.queue.pop_back();
+}
+
+void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
+{
+	VolumeState &v = vol(r.volume);
+	drops = std::max(drops, r.drops);
+	ensure_predictor(v);
+	std::vector<predictor::Prediction> pred;
+	for (const auto &t : r.transitions) {
+		transitions++;
+		v.transitions++;
+		if (t.flags & DM_TIER_TR_MAPPED) {
+			auto &e = v.extents[t.extent];
+			if (!e.migrating)
+				e.tier = t.tier;
+			fast_accesses++;
+			if (t.tier == 0)
+				fast_hits++;
+		} else if (t.flags & DM_TIER_TR_WRITE) {
+			// A first write: the kernel allocates it now (tier learnt from
+			// the next heat report); the frontier moves past it.
+			v.extents.try_emplace(t.extent);
+			if (t.extent + 1 > v.write_frontier || !v.have_frontier)
+				v.write_frontier = std::max(v.write_frontier, std::uint64_t(t.extent + 1));
+			v.have_frontier = true;
+		}
+		predictor::Access a{t.time_ns, predictor::Extent(t.extent),
+				    (t.flags & DM_TIER_TR_WRITE) ? predictor::Op::write : predictor::Op::read, t.bytes};
+		if (!v.filter.accept(a))
+			continue;
+		// Accessed now: a queued prefetch of it would come too late.
+		if (!v.queue.empty())
+			std::erase_if(v.queue, [&](const PrefetchEntry &q) { return q.extent == t.extent; });
+		if (!v.last_pred.empty()) {
+			v.pred_checked++;
+			for (const auto &p : v.last_pred)
+				if (std::uint64_t(p.extent) == t.extent) {
+					v.pred_correct++;
+					break;
+				}
+		}
+		v.predictor->observe(a);
+		v.predictor->predict(v.prefetch.depth, &pred);
+		v.last_pred.clear();
+		for (const auto &p : pred) {
+			if (p.probability < v.prefetch.threshold || p.extent < 0)
+				continue;
+			v.last_pred.push_back(p);
+			auto it = v.extents.find(std::uint64_t(p.extent));
+			if (it == v.extents.end())
+				continue; // not mapped (as far as we know): nothing to move
+			ExtentState &e = it->second;
+			e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
+			e.heat = decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms);
+			e.heat_ms = now_ms;
+			e.pred = std::min(4.0, e.pred + p.probability);
+			if (e.tier == 0 || e.tier == kTierUnknown || (e.flags & DM_TIER_HEAT_PINNED))
+				continue;
+			double ahead_ms = p.expected_time_ns > t.time_ns ? double(p.expected_time_ns - t.time_ns) / 1e6 : 0;
+			enqueue(v, p, now_ms, now_ms + ahead_ms);
+		}
+	}
+}
+
+void PoolPlanner::on_migrations(const nl::MigrationDoneReport &r)
+{
+	for (const auto &m : r.migrations) {
+		bool ok = m.flags & DM_TIER_MIG_OK;
+		if (ok) {
+			migrations_done++;
+			bytes_moved += extent_bytes();
+		} else {
+			migrations_failed++;
+		}
+		VolumeState *v = volume(m.volume);
+		if (!v)
+			continue;
+		auto it = v->extents.find(m.extent);
+		if (it == v->extents.end())
+			continue;
+		it->second.tier = ok ? m.to_tier : m.from_tier;
+		it->second.migrating = false;
+	}
+}
+
+void PoolPlanner::adapt_prefetch(VolumeState &v)
+{
+	std::uint64_t n = v.win_hits + v.win_misses;
+	if (n < cfg_.adapt_min_samples)
+		return;
+	double ratio = double(v.win_hits) / double(n);
+	auto &pf = v.prefetch;
+	if (ratio >= cfg_.hit_ratio_high) {
+		pf.depth = std::min(cfg_.prefetch_depth_max, std::max(pf.depth * 2, pf.depth + 1));
+		pf.threshold = std::max(cfg_.prefetch_threshold_min, pf.threshold * 0.8);
+	} else if (ratio < cfg_.hit_ratio_low) {
+		pf.depth = std::max(cfg_.prefetch_depth_min, pf.depth / 2);
+		pf.threshold = std::min(cfg_.prefetch_threshold_max, pf.threshold * 1.25);
+	}
+	v.win_hits = v.win_misses = 0;
+}
+
+std::uint8_t PoolPlanner::hint_tier(const VolumeState &v) const
+{
+	std::size_t n = info_.tiers.size();
+	if (!n)
+		return 0;
+	std::size_t want;
+	if (v.policy == "performance-optimized")
+		want = 0;
+	else if (v.policy == "cost-optimized" || v.workload == "backup_streaming" || v.workload == "idle")
+		want = n - 1;
+	else if (v.read_ratio >= 0.5 && v.iops > 0)
+		want = 0; // written data is read back: start it fast
+	else
+		want = n / 2;
+	// The wanted tier if it has room below the fill target, else the next
+	// slower one that has, else the wanted one (the kernel falls back).
+	for (std::size_t t = want; t < n; t++) {
+		const auto &ti = info_.tiers[t];
+		if (double(ti.used) < double(ti.total) * cfg_.fill_target)
+			return std::uint8_t(t);
+	}
+	return std::uint8_t(want);
+}
+
+void PoolPlanner::resend_hints() { resend_hints_ = true; }
+
+Plan PoolPlanner::plan(double now_ms)
+{
+	Plan plan;
+	round_++;
+	const std::size_t nt = info_.tiers.size();
+	const double hl = cfg_.half_life_ms, w = cfg_.predicted_weight;
+	std::uint32_t budget = cfg_.budget_per_round;
+
+	// Re-tiering: a volume whose hot extents came unforecast.
+	for (auto &[id, v] : vols_) {
+		v.retier = v.round_hot >= cfg_.retier_min_hot &&
+			   double(v.round_surprise) > cfg_.retier_deviation * double(v.round_hot);
+		if (v.retier) {
+			v.retier_events++;
+			plan.retier_volumes++;
+		}
+		v.round_hot = v.round_surprise = 0;
+	}
+
+	std::vector<double> used(nt), cap(nt), total(nt);
+	for (std::size_t t = 0; t < nt; t++) {
+		used[t] = double(info_.tiers[t].used);
+		total[t] = double(info_.tiers[t].total);
+		cap[t] = std::floor(total[t] * cfg_.fill_target);
+	}
+
+	struct Cand {
+		VolumeState *v;
+		std::uint64_t extent;
+		ExtentState *e;
+		double score;
+		bool retier;
+	};
+	// Movable extents per tier.
+	std::vector<std::vector<Cand>> on_tier(nt);
+	for (auto &[id, v] : vols_) {
+		if (!v.tiering_enabled)
+			continue;
+		for (auto &[x, e] : v.extents) {
+			if (e.migrating && e.moved_round >= 0 && std::int64_t(round_) - e.moved_round > 30)
+				e.migrating = false; // the kernel never told: stop waiting
+			if (e.tier >= nt || e.migrating || (e.flags & DM_TIER_HEAT_PINNED))
+				continue;
+			if (std::int64_t(round_) - e.moved_round < std::int64_t(cfg_.residency_rounds))
+				continue;
+			on_tier[e.tier].push_back({&v, x, &e, v.score(e, now_ms, hl, w), v.retier});
+		}
+	}
+	auto move = [&](Cand &c, std::size_t to) {
+		dm_tier_extent_cmd cmd{};
+		cmd.volume = c.v->id;
+		cmd.tier = std::uint32_t(to);
+		cmd.extent = c.extent;
+		plan.migrate.push_back(cmd);
+		used[c.e->tier] -= 1;
+		used[to] += 1;
+		if (to < c.e->tier)
+			plan.promotions++;
+		else
+			plan.demotions++;
+		c.e->migrating = true;
+		c.e->moved_round = std::int64_t(round_);
+		budget--;
+	};
+	auto room_below = [&](std::size_t from) -> std::size_t {
+		for (std::size_t t = from + 1; t < nt; t++)
+			if (used[t] + 1 <= total[t])
+				return t;
+		return nt;
+	};
+
+	// 1. Demotions: tiers over their fill target shed their coldest
+	// not-hot extents; cost-optimized volumes shed cold extents anyway.
+	for (std::size_t t = 0; t + 1 < nt && budget; t++) {
+		auto &c = on_tier[t];
+		std::sort(c.begin(), c.end(), [](const Cand &a, const Cand &b) { return a.score < b.score; });
+		for (auto &x : c) {
+			if (!budget)
+				break;
+			if (x.e->migrating)
+				continue;
+			bool pressure = used[t] > cap[t] && x.score < cfg_.promote_heat;
+			bool cold = x.score <= cfg_.demote_heat && x.v->policy == "cost-optimized";
+			if (!pressure && !cold)
+				continue;
+			std::size_t to = room_below(t);
+			if (to >= nt)
+				break;
+			move(x, to);
+		}
+	}
+
+	// 2. Prefetches (before promotions: they are due first): per volume, the queue's front (earliest predicted
+	// access, then most probable), up to the volume's depth, into tier 0
+	// while it has room (prefetches may use half of the reserve above the
+	// fill target).
+	double pf_cap = nt ? std::floor(total[0] * (cfg_.fill_target + (1 - cfg_.fill_target) / 2)) : 0;
+	std::vector<VolumeState *> order;
+	for (auto &[id, v] : vols_)
+		order.push_back(&v);
+	std::stable_sort(order.begin(), order.end(),
+			 [](const VolumeState *a, const VolumeState *b) { return a->retier && !b->retier; });
+	for (VolumeState *v : order) {
+		std::uint32_t issued = 0;
+		auto &q = v->queue;
+		std::vector<PrefetchEntry> keep;
+		for (auto &pe : q) {
+			bool expired = pe.queued_ms + cfg_.prefetch_ttl_ms < now_ms;
+			auto it = v->extents.find(pe.extent);
+			bool movable = it != v->extents.end() && it->second.tier != 0 && it->second.tier < nt &&
+				       !it->second.migrating && !(it->second.flags & DM_TIER_HEAT_PINNED) &&
+				       v->tiering_enabled;
+			if (expired || !movable)
+				continue;
+			if (!budget || issued >= v->prefetch.depth || !nt || used[0] + 1 > pf_cap) {
+				keep.push_back(pe);
+				continue;
+			}
+			dm_tier_extent_cmd cmd{};
+			cmd.volume = v->id;
+			cmd.tier = 0;
+			cmd.extent = pe.extent;
+			double ahead = std::max(0.0, pe.expected_ms - now_ms);
+			cmd.deadline_ms = std::uint32_t(std::min(600000.0, ahead + cfg_.prefetch_deadline_min_ms));
+			plan.prefetch.push_back(cmd);
+			used[it->second.tier] -= 1;
+			used[0] += 1;
+			it->second.migrating = true;
+			it->second.moved_round = std::int64_t(round_);
+			v->prefetch.issued++;
+			issued++;
+			budget--;
+		}
+		q = std::move(keep);
+	}
+
+	// 3. Promotions, hottest first (volumes being re-tiered first): into
+	// the fastest tier with room, else by swapping with a colder extent.
+	std::vector<Cand> hot;
+	for (std::size_t t = 1; t < nt; t++)
+		for (auto &x : on_tier[t])
+			if (!x.e->migrating && x.score >= cfg_.promote_heat)
+				hot.push_back(x);
+	std::sort(hot.begin(), hot.end(), [](const Cand &a, const Cand &b) {
+		if (a.retier != b.retier)
+			return a.retier;
+		return a.score > b.score;
+	});
+	// Victims for swaps: per tier, coldest first (on_tier[t] for every
+	// tier but the last was sorted that way above).
+	std::vector<std::size_t> victim(nt, 0);
+	for (auto &x : hot) {
+		if (!budget)
+			break;
+		// Tiers faster than x's, fastest first: move in if there is room,
+		// else swap with that tier's coldest movable extent when x is
+		// hotter by the margin (the victim goes to the next tier down with
+		// room, or to x's tier).
+		std::size_t from = x.e->tier;
+		for (std::size_t t = 0; t < from; t++) {
+			if (used[t] + 1 <= cap[t]) {
+				move(x, t);
+				break;
+			}
+			if (budget < 2)
+				continue;
+			auto &vs = on_tier[t];
+			std::size_t &i = victim[t];
+			while (i < vs.size() && vs[i].e->migrating)
+				i++;
+			if (i >= vs.size() || vs[i].score + cfg_.swap_margin >= x.score)
+				continue;
+			Cand &vc = vs[i++];
+			std::size_t to = room_below(t);
+			if (to >= nt || to > from)
+				to = from;
+			move(vc, to);
+			move(x, t);
+			break;
+		}
+	}
+
+	// 4. Allocation hints past each volume's write frontier.
+	for (auto &[id, v] : vols_) {
+		if (!v.size_extents || !nt || !v.tiering_enabled)
+			continue;
+		std::uint64_t begin = v.write_frontier;
+		std::uint64_t end = std::min<std::uint64_t>(v.size_extents, begin + cfg_.hint_extents);
+		if (begin >= end)
+			continue;
+		dm_tier_extent_cmd cmd{};
+		cmd.volume = id;
+		cmd.tier = hint_tier(v);
+		cmd.extent = begin;
+		cmd.end = end;
+		if (!resend_hints_ && v.hint_sent && v.last_hint.extent == cmd.extent && v.last_hint.end == cmd.end &&
+		    v.last_hint.tier == cmd.tier)
+			continue;
+		plan.hints.push_back(cmd);
+		v.last_hint = cmd;
+		v.hint_sent = true;
+	}
+	resend_hints_ = false;
+
+	// 5. Prefetch depth and threshold follow the measured hit ratio.
+	for (auto &[id, v] : vols_)
+		adapt_prefetch(v);
+	return plan;
+}
+
+Plan PoolPlanner::run_round(Kernel &k, double now_ms)
+{
+	Plan p = plan(now_ms);
+	auto send = [&](Command c, const std::vector<dm_tier_extent_cmd> &cmds, std::uint64_t *sent) {
+		if (cmds.empty())
+			return;
+		auto r = k.batch(c, pool_, cmds);
+		if (!r) {
+			if (p.error.empty())
+				p.error = std::string(nl::command_name(std::uint8_t(c))) + ": " + r.error();
+			rejected += cmds.size();
+			p.rejected += std::uint32_t(cmds.size());
+			// Nothing was queued: let the extents be planned again.
+			if (c != Command::set_hint)
+				for (const auto &cmd : cmds)
+					if (auto *v = volume(cmd.volume)) {
+						auto it = v->extents.find(cmd.extent);
+						if (it != v->extents.end()) {
+							it->second.migrating = false;
+							it->second.moved_round = -1000000;
+						}
+					}
+			if (c == Command::set_hint)
+				resend_hints_ = true;
+			return;
+		}
+		*sent += r->accepted;
+		rejected += r->rejected;
+		p.rejected += r->rejected;
+	};
+	send(Command::migrate, p.migrate, &migrations_sent);
+	send(Command::prefetch, p.prefetch, &prefetches_sent);
+	send(Command::set_hint, p.hints, &hints_sent);
+	return p;
+}
+
+nlohmann::json PoolPlanner::to_json(double now_ms) const
+{
+	using nlohmann::json;
+	json j;
+	j["pool"] = pool_;
+	j["round"] = round_;
+	j["counters"] = {{"migrations_sent", migrations_sent}, {"prefetches_sent", prefetches_sent},
+			 {"migrations_done", migrations_done}, {"migrations_failed", migrations_failed},
+			 {"bytes_moved", bytes_moved},	       {"transitions", transitions},
+			 {"fast_hits", fast_hits},	       {"fast_accesses", fast_accesses}};
+	json vols = json::array();
+	for (const auto &[id, v] : vols_) {
+		json ext = json::array();
+		for (const auto &[x, e] : v.extents) {
+			double h = decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms);
+			double p = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
+			ext.push_back({x, e.tier, h, p});
+		}
+		vols.push_back({{"id", id},
+				{"workload", v.workload},
+				{"prefetch_depth", v.prefetch.depth},
+				{"prefetch_threshold", v.prefetch.threshold},
+				{"prefetch_issued", v.prefetch.issued},
+				{"write_frontier", v.write_frontier},
+				{"have_frontier", v.have_frontier},
+				{"pred_checked", v.pred_checked},
+				{"pred_correct", v.pred_correct},
+				{"retier_events", v.retier_events},
+				{"extents", std::move(ext)}});
+	}
+	j["volumes"] = std::move(vols);
+	return j;
+}
+
+Status PoolPlanner::from_json(const nlohmann::json &j, double now_ms)
+{
+	try {
+		if (j.value("pool", std::string()) != pool_)
+			return make_error("state is for pool '" + j.value("pool", std::string()) + "', not '" + pool_ + "'");
+		round_ = j.value("round", std::uint64_t(0));
+		if (j.contains("counters")) {
+			const auto &c = j["counters"];
+			migrations_sent = c.value("migrations_sent", std::uint64_t(0));
+			prefetches_sent = c.value("prefetches_sent", std::uint64_t(0));
+			migrations_done = c.value("migrations_done", std::uint64_t(0));
+			migrations_failed = c.value("migrations_failed", std::uint64_t(0));
+			bytes_moved = c.value("bytes_moved", std::uint64_t(0));
+			transitions = c.value("transitions", std::uint64_t(0));
+			fast_hits = c.value("fast_hits", std::uint64_t(0));
+			fast_accesses = c.value("fast_accesses", std::uint64_t(0));
+		}
+		for (const auto &jv : j.at("volumes")) {
+			VolumeState &v = vol(jv.at("id").get<std::uint32_t>());
+			v.workload = jv.value("workload", std::string("unknown"));
+			v.prefetch.depth = std::clamp(jv.value("prefetch_depth", cfg_.prefetch_depth),
+						      cfg_.prefetch_depth_min, cfg_.prefetch_depth_max);
+			v.prefetch.threshold = std::clamp(jv.value("prefetch_threshold", cfg_.prefetch_threshold),
+							  cfg_.prefetch_threshold_min, cfg_.prefetch_threshold_max);
+			v.prefetch.issued = jv.value("prefetch_issued", std::uint64_t(0));
+			v.write_frontier = jv.value("write_frontier", std::uint64_t(0));
+			v.have_frontier = jv.value("have_frontier", false);
+			v.pred_checked = jv.value("pred_checked", std::uint64_t(0));
+			v.pred_correct = jv.value("pred_correct", std::uint64_t(0));
+			v.retier_events = jv.value("retier_events", std::uint64_t(0));
+			for (const auto &je : jv.at("extents")) {
+				ExtentState &e = v.extents[je.at(0).get<std::uint64_t>()];
+				e.tier = je.at(1).get<std::uint8_t>();
+				e.heat = je.at(2).get<double>();
+				e.pred = je.at(3).get<double>();
+				e.heat_ms = now_ms;
+			}
+		}
+	} catch (const std::exception &ex) {
+		return make_error(std::string("bad planner state: ") + ex.what());
+	}
+	return {};
+}
+
+} // namespace dmtier::planner

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+// The tiering planner of one pool: keeps per-volume state from the kernel's
+// reports (heat, profiles, transitions, migration events) and, once per
+// planning round, decides what to send back:
+//
+//  * promotions of hot extents (observed heat plus predicted mass) and
+//    demotions of cold ones, within a per-round migration budget and the
+//    tiers' capacities, with hysteresis (a dead band between the promote
+//    and demote scores, a residency guard after each move, a margin for
+//    swaps into a full tier);
+//  * per volume, a prefetch queue of predicted extents ordered by predicted
+//    access time, then importance (probability); its depth and probability
+//    threshold adapt to the measured prefetch hit ratio;
+//  * allocation hints for the unwritten region past a volume's write
+//    frontier;
+//  * re-tiering: a volume whose observed hot set deviates from the forecast
+//    gets a larger share of the next round's budget.
+//
+// Time is the caller's clock in milliseconds (now_ms), so tests drive it.
+// Heat is in the kernel's unit: decayed accesses, halving every
+// half_life_ms (the kernel halves once per policy round).
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include <nlohmann/json.hpp>
+
+#include "common/result.h"
+#include "planner/kernel.h"
+#include "predictor/predictor.h"
+
+namespace dmtier::planner {
+
+inline constexpr std::uint8_t kTierUnknown = 0xff;
+
+struct PlannerConfig {
+	// Migrations (promotions + demotions + prefetches) per pool per round.
+	std::uint32_t budget_per_round = 64;
+	// Hysteresis: promote at or above promote_heat, demote at or below
+	// demote_heat; in between an extent stays where it is.
+	double promote_heat = 4.0;
+	double demote_heat = 1.0;
+	// A hot extent displaces a colder one from a full tier only when hotter
+	// by this much.
+	double swap_margin = 2.0;
+	// Rounds an extent stays put after a move the planner asked for.
+	std::uint32_t residency_rounds = 5;
+	// Fraction of each tier the planner fills (the rest is room for first
+	// writes and prefetches).
+	double fill_target = 0.9;
+	// Heat decay.
+	double half_life_ms = 1000;
+	// Weight of predicted probability mass in an extent's score.
+	double predicted_weight = 4.0;
+
+	// Prefetching.
+	std::uint32_t prefetch_depth = 4; // initial per-volume depth
+	std::uint32_t prefetch_depth_min = 1, prefetch_depth_max = 32;
+	double prefetch_threshold = 0.1; // initial minimum probability
+	double prefetch_threshold_min = 0.02, prefetch_threshold_max = 0.6;
+	double hit_ratio_high = 0.6, hit_ratio_low = 0.3;
+	std::uint32_t adapt_min_samples = 8; // hits + misses before adapting
+	std::uint32_t prefetch_queue_max = 256;
+	std::uint32_t prefetch_ttl_ms = 10000; // queued predictions expire
+	std::uint32_t prefetch_deadline_min_ms = 2000;
+
+	// Allocation hints: extents past the write frontier.
+	std::uint32_t hint_extents = 64;
+
+	// Re-tiering: when more than this fraction of a round's hot extents
+	// were not forecast, the volume's share of the budget doubles.
+	double retier_deviation = 0.5;
+	std::uint32_t retier_min_hot = 4;
+
+	// "" follows each volume's prediction_model; else this model for all.
+	std::string model_override;
+};
+
+// What a round decided (and, after run_round, what the kernel accepted).
+struct Plan {
+	std::vector<dm_tier_extent_cmd> migrate;
+	std::vector<dm_tier_extent_cmd> prefetch;
+	std::vector<dm_tier_extent_cmd> hints;
+	std::uint32_t promotions = 0, demotions = 0;
+	std::uint32_t retier_volumes = 0;
+	std::uint32_t rejected = 0;
+	std::string error; // a batch that failed as a whole
+};
+
+struct PrefetchStats {
+	std::uint64_t hits = 0, misses = 0; // kernel's counters (profile)
+	std::uint64_t issued = 0;	    // prefetches the planner sent
+	std::uint32_t depth = 0;
+	double threshold = 0;
+	double hit_ratio() const { return hits + misses ? double(hits) / double(hits + misses) : 0.0; }
+};
+
+struct ExtentState {
+	std::uint8_t tier = kTierUnknown;
+	std::uint8_t flags = 0;	      // DM_TIER_HEAT_*
+	bool migrating = false;	      // a move we sent is pending
+	double heat = 0;	      // decayed accesses at heat_ms
+	double pred = 0;	      // decayed predicted mass at heat_ms
+	double heat_ms = 0;
+	std::int64_t moved_round = -1000000; // round of our last move
+};
+
+struct PrefetchEntry {
+	std::uint64_t extent = 0;
+	double expected_ms = 0; // predicted access time
+	double probability = 0; // importance
+	double queued_ms = 0;
+};
+
+class VolumeState {
+public:
+	std::uint32_t id = 0;
+	std::uint64_t size_extents = 0; // 0: unknown (no hints)
+	bool tiering_enabled = true;
+	std::string policy = "balanced";
+	std::string model = "auto";
+	std::string workload = "unknown"; // classifier's name
+	double workload_confidence = 0;
+	dm_tier_profile profile{};	  // last cumulative counters
+	double iops = 0;		  // from the last two profiles
+	double read_ratio = 0;
+	std::unordered_map<std::uint64_t, ExtentState> extents;
+	std::vector<PrefetchEntry> queue; // kept ordered: expected_ms, then probability desc
+	PrefetchStats prefetch;
+	// Adaptation window (since the last adjustment).
+	std::uint64_t win_hits = 0, win_misses = 0;
+	std::uint64_t write_frontier = 0; // first extent past the last first-write
+	bool have_frontier = false;
+	dm_tier_extent_cmd last_hint{};
+	bool hint_sent = false;
+	// Forecast tracking for re-tiering.
+	std::uint32_t round_hot = 0, round_surprise = 0;
+	bool retier = false;
+	std::uint64_t retier_events = 0;
+	// Predictor and its accuracy (top-depth hit of the next transition).
+	std::unique_ptr<predictor::Predictor> predictor;
+	predictor::TransitionFilter filter;
+	std::vector<predictor::Prediction> last_pred;
+	std::uint64_t pred_checked = 0, pred_correct = 0;
+	std::uint64_t transitions = 0;
+	double profile_ms = -1;
+
+	double score(const ExtentState &e, double now_ms, double half_life_ms, double w) const;
+	std::string predictor_name() const;
+};
+
+class PoolPlanner {
+public:
+	PoolPlanner(std::string pool, PlannerConfig cfg = {});
+
+	const std::string &pool() const { return pool_; }
+	const PlannerConfig &config() const { return cfg_; }
+	void set_config(const PlannerConfig &c) { cfg_ = c; }
+
+	// Pool geometry and use (GET_POOL), refreshed every round.
+	void update_pool(const PoolInfo &info);
+	const PoolInfo &pool_info() const { return info_; }
+	std::uint64_t extent_bytes() const { return info_.extent_sectors * 512; }
+
+	// A volume's settings (GET_VOLUME); creates its state.  size_extents: 0
+	// if unknown.
+	void update_volume(const VolumeInfo &v, std::uint64_t size_extents);
+	void forget_volume(std::uint32_t id);
+	// The kernel's complete heat map of a volume (DUMP_HEAT), at start.
+	void load_heat(std::uint32_t volume, const std::vector<dm_tier_heat_entry> &heat, double now_ms);
+
+	// Reports.
+	void on_heat(const nl::HeatReport &r, double now_ms);
+	void on_profile(const nl::ProfileReport &r, double now_ms);
+	void on_transitions(const nl::TransitionsReport &r, double now_ms);
+	void on_migrations(const nl::MigrationDoneReport &r);
+
+	// Decide a round (no kernel involved).
+	Plan plan(double now_ms);
+	// Decide and send: migrations, prefetches, hints, as batches.
+	Plan run_round(Kernel &k, double now_ms);
+	// Hints are in-memory in the kernel: send them all again next round
+	// (after re-registering).
+	void resend_hints();
+
+	std::map<std::uint32_t, VolumeState> &volumes() { return vols_; }
+	const std::map<std::uint32_t, VolumeState> &volumes() const { return vols_; }
+	VolumeState *volume(std::uint32_t id);
+	std::uint64_t round() const { return round_; }
+
+	// Counters.
+	std::uint64_t migrations_sent = 0, prefetches_sent = 0, hints_sent = 0;
+	std::uint64_t migrations_done = 0, migrations_failed = 0, bytes_moved = 0;
+	std::uint64_t rejected = 0, transitions = 0, drops = 0;
+	std::uint64_t fast_hits = 0, fast_accesses = 0; // transitions of mapped extents on tier 0
+
+	// Persistent state (heat, placement knowledge, prefetch tuning,
+	// counters) as JSON; from_json keeps what parses.
+	nlohmann::json to_json(double now_ms) const;
+	[[nodiscard]] Status from_json(const nlohmann::json &j, double now_ms);
+
+private:
+	VolumeState &vol(std::uint32_t id);
+	void ensure_predictor(VolumeState &v);
+	void adapt_prefetch(VolumeState &v);
+	void enqueue(VolumeState &v, const predictor::Prediction &p, double now_ms, double now_ns_to_ms);
+	std::uint8_t hint_tier(const VolumeState &v) const;
+
+	std::string pool_;
+	PlannerConfig cfg_;
+	PoolInfo info_;
+	std::map<std::uint32_t, VolumeState> vols_;
+	std::uint64_t round_ = 0;
+	bool resend_hints_ = false;
+};
+
+} // namespace dmtier::planner

@@ -1,0 +1,463 @@
+// SPDX-License-Identifier: GPL-2.0
+#include "planner/planner.h"
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <set>
+
+#include "planner/fake_kernel.h"
+
+using namespace dmtier::planner;
+using dmtier::nl::HeatReport;
+using dmtier::nl::MigrationDoneReport;
+using dmtier::nl::ProfileReport;
+using dmtier::nl::TransitionsReport;
+
+namespace {
+
+PoolInfo pool3(std::uint64_t t0_total, std::uint64_t t0_used, std::uint64_t t1_total = 1000,
+	       std::uint64_t t1_used = 0, std::uint64_t t2_total = 10000, std::uint64_t t2_used = 0)
+{
+	PoolInfo p;
+	p.pool = "tank";
+	p.nr_tiers = 3;
+	p.extent_sectors = 2048; // 1 MiB
+	p.tiers = {{0, t0_used, t0_total}, {1, t1_used, t1_total}, {2, t2_used, t2_total}};
+	return p;
+}
+
+VolumeInfo volinfo(std::uint32_t id, std::string policy = "balanced", std::string model = "stride")
+{
+	VolumeInfo v;
+	v.volume = id;
+	v.tiering_enabled = true;
+	v.policy_name = std::move(policy);
+	v.model = std::move(model);
+	return v;
+}
+
+dm_tier_heat_entry he(std::uint64_t extent, std::uint8_t tier, std::uint8_t reads, std::uint8_t flags = 0)
+{
+	dm_tier_heat_entry e{};
+	e.extent = extent;
+	e.tier = tier;
+	e.reads = reads;
+	e.flags = flags;
+	return e;
+}
+
+HeatReport heat(std::uint32_t vol, std::vector<dm_tier_heat_entry> h)
+{
+	HeatReport r;
+	r.pool = "tank";
+	r.volume = vol;
+	r.heat = std::move(h);
+	return r;
+}
+
+std::set<std::uint64_t> extents_of(const std::vector<dm_tier_extent_cmd> &c, std::uint32_t tier = 99)
+{
+	std::set<std::uint64_t> s;
+	for (const auto &x : c)
+		if (tier == 99 || x.tier == tier)
+			s.insert(x.extent);
+	return s;
+}
+
+PlannerConfig cfg()
+{
+	PlannerConfig c;
+	c.model_override = "none";
+	c.hint_extents = 0; // most tests look at migrations only
+	return c;
+}
+
+} // namespace
+
+TEST(Planner, PromotesHotNotLukewarmOrCold)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(100, 10));
+	p.update_volume(volinfo(1), 0);
+	p.on_heat(heat(1, {he(5, 2, 20), he(6, 2, 3), he(7, 2, 0), he(8, 1, 9)}), 0);
+	Plan pl = p.plan(0);
+	EXPECT_EQ(extents_of(pl.migrate), (std::set<std::uint64_t>{5, 8}));
+	for (const auto &c : pl.migrate)
+		EXPECT_EQ(c.tier, 0u);
+	EXPECT_EQ(pl.promotions, 2u);
+	EXPECT_EQ(pl.demotions, 0u);
+}
+
+TEST(Planner, BudgetTakesHottestFirst)
+{
+	PlannerConfig c = cfg();
+	c.budget_per_round = 10;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(1000, 0));
+	p.update_volume(volinfo(1), 0);
+	std::vector<dm_tier_heat_entry> h;
+	for (int i = 0; i < 100; i++)
+		h.push_back(he(i, 2, std::uint8_t(10 + i)));
+	p.on_heat(heat(1, h), 0);
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.migrate.size(), 10u);
+	for (const auto &m : pl.migrate)
+		EXPECT_GE(m.extent, 90u) << "extent " << m.extent << " is not among the 10 hottest";
+	// The next round continues with the next hottest.
+	pl = p.plan(0);
+	ASSERT_EQ(pl.migrate.size(), 10u);
+	for (const auto &m : pl.migrate)
+		EXPECT_TRUE(m.extent >= 80 && m.extent < 90) << m.extent;
+}
+
+TEST(Planner, RespectsTierCapacityAndFillTarget)
+{
+	PoolPlanner p("tank", cfg());
+	// Tier 0: 100 extents, fill target 90, 87 used -> 3 free below target.
+	p.update_pool(pool3(100, 87));
+	p.update_volume(volinfo(1), 0);
+	std::vector<dm_tier_heat_entry> h;
+	for (int i = 0; i < 20; i++)
+		h.push_back(he(i, 2, 50));
+	p.on_heat(heat(1, h), 0);
+	Plan pl = p.plan(0);
+	EXPECT_EQ(extents_of(pl.migrate, 0).size(), 3u);
+	// The rest go to tier 1, the next fastest with room.
+	EXPECT_EQ(extents_of(pl.migrate, 1).size(), 17u);
+}
+
+TEST(Planner, SwapsOnlyWhenHotterByMargin)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(10, 9)); // tier 0 at its fill target
+	p.update_volume(volinfo(1), 0);
+	// Tier 0 extents with heat 3 (not hot, not cold); candidates on tier 2.
+	std::vector<dm_tier_heat_entry> h;
+	for (int i = 0; i < 9; i++)
+		h.push_back(he(100 + i, 0, 3));
+	h.push_back(he(1, 2, 4));  // 4 < 3 + margin 2: no swap, tier 1 instead
+	h.push_back(he(2, 2, 30)); // swaps with a tier-0 extent
+	p.on_heat(heat(1, h), 0);
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.migrate.size(), 3u);
+	EXPECT_EQ(extents_of(pl.migrate, 0), (std::set<std::uint64_t>{2}));
+	auto down = extents_of(pl.migrate, 1);
+	ASSERT_EQ(down.size(), 2u);
+	EXPECT_TRUE(down.count(1));
+	EXPECT_GE(*down.rbegin(), 100u);
+	EXPECT_EQ(pl.promotions, 2u);
+	EXPECT_EQ(pl.demotions, 1u);
+}
+
+TEST(Planner, HysteresisAndResidency)
+{
+	PlannerConfig c = cfg();
+	c.residency_rounds = 3;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1, "cost-optimized"), 0);
+	// Heat 2: inside the dead band (demote 1 < 2 < promote 4): stays.
+	p.on_heat(heat(1, {he(1, 1, 2), he(2, 2, 2)}), 0);
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+
+	// A hot extent is promoted ...
+	p.on_heat(heat(1, {he(3, 2, 40)}), 0);
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.migrate.size(), 1u);
+	MigrationDoneReport done;
+	done.migrations.push_back({3, 1, 2, 0, DM_TIER_MIG_OK});
+	p.on_migrations(done);
+	EXPECT_EQ(p.volume(1)->extents[3].tier, 0);
+	// ... then turns cold at once (cost-optimized demotes cold extents),
+	// but stays for the residency rounds.
+	p.on_heat(heat(1, {he(3, 0, 0)}), 0);
+	EXPECT_TRUE(p.plan(0).migrate.empty()); // round 3 (moved in 2)
+	EXPECT_TRUE(p.plan(0).migrate.empty()); // round 4
+	pl = p.plan(0);				// round 5: 3 rounds later
+	ASSERT_EQ(pl.migrate.size(), 1u);
+	EXPECT_EQ(pl.migrate[0].extent, 3u);
+	EXPECT_EQ(pl.migrate[0].tier, 1u);
+}
+
+TEST(Planner, BalancedKeepsColdDataWithoutPressureButShedsUnderPressure)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(10, 5));
+	p.update_volume(volinfo(1), 0);
+	p.on_heat(heat(1, {he(1, 0, 0), he(2, 0, 0), he(3, 0, 5)}), 0);
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+	// Tier 0 over its fill target (10 used of 10, target 9): the coldest
+	// goes down until at the target, the hot one stays.
+	p.update_pool(pool3(10, 10));
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.migrate.size(), 1u);
+	EXPECT_TRUE(pl.migrate[0].extent == 1 || pl.migrate[0].extent == 2);
+	EXPECT_EQ(pl.migrate[0].tier, 1u);
+}
+
+TEST(Planner, HeatDecaysWithTime)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	p.on_heat(heat(1, {he(1, 2, 8)}), 0);
+	// 8 halves to 2 after two half-lives (2 s): no longer hot.
+	EXPECT_TRUE(p.plan(2000).migrate.empty());
+	EXPECT_EQ(p.plan(2000).migrate.size(), 0u);
+}
+
+TEST(Planner, SkipsPinnedMigratingAndDisabledVolumes)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	auto off = volinfo(2);
+	off.tiering_enabled = false;
+	p.update_volume(off, 0);
+	p.on_heat(heat(1, {he(1, 2, 50, DM_TIER_HEAT_PINNED), he(2, 2, 50, DM_TIER_HEAT_MIGRATING)}), 0);
+	p.on_heat(heat(2, {he(3, 2, 50)}), 0);
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+}
+
+TEST(Planner, PrefetchQueueOrderedByPredictedTime)
+{
+	PlannerConfig c = cfg();
+	c.model_override = "stride";
+	c.prefetch_depth = 2;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	std::vector<dm_tier_heat_entry> h;
+	for (int i = 0; i < 40; i++)
+		h.push_back(he(i, 2, 0));
+	p.load_heat(1, h, 0);
+	TransitionsReport t;
+	t.pool = "tank";
+	t.volume = 1;
+	for (int i = 10; i <= 14; i++)
+		t.transitions.push_back({std::uint64_t(i) * 1000000, std::uint64_t(i), 4096, DM_TIER_TR_MAPPED, 2, 0});
+	p.on_transitions(t, 0);
+	const auto &q = p.volume(1)->queue;
+	ASSERT_GE(q.size(), 2u);
+	EXPECT_EQ(q[0].extent, 15u);
+	EXPECT_EQ(q[1].extent, 16u);
+	for (std::size_t i = 1; i < q.size(); i++)
+		EXPECT_LE(q[i - 1].expected_ms, q[i].expected_ms);
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.prefetch.size(), 2u); // depth 2
+	EXPECT_EQ(pl.prefetch[0].extent, 15u);
+	EXPECT_EQ(pl.prefetch[1].extent, 16u);
+	EXPECT_EQ(pl.prefetch[0].tier, 0u);
+	EXPECT_GE(pl.prefetch[0].deadline_ms, c.prefetch_deadline_min_ms);
+	EXPECT_EQ(p.volume(1)->prefetch.issued, 2u);
+	// Issued entries leave the queue; an extent already on tier 0 is never
+	// queued.
+	for (const auto &e : p.volume(1)->queue)
+		EXPECT_TRUE(e.extent != 15 && e.extent != 16);
+}
+
+TEST(Planner, PrefetchRespectsBudgetAndExpiry)
+{
+	PlannerConfig c = cfg();
+	c.model_override = "stride";
+	c.prefetch_depth = 8;
+	c.budget_per_round = 3;
+	c.prefetch_ttl_ms = 1000;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	std::vector<dm_tier_heat_entry> h;
+	for (int i = 0; i < 40; i++)
+		h.push_back(he(i, 2, 0));
+	p.load_heat(1, h, 0);
+	TransitionsReport t;
+	t.volume = 1;
+	for (int i = 0; i < 4; i++)
+		t.transitions.push_back({std::uint64_t(i) * 1000, std::uint64_t(i), 4096, DM_TIER_TR_MAPPED, 2, 0});
+	p.on_transitions(t, 0);
+	EXPECT_EQ(p.plan(0).prefetch.size(), 3u);
+	// What is left expires.
+	EXPECT_FALSE(p.volume(1)->queue.empty());
+	EXPECT_TRUE(p.plan(5000).prefetch.empty());
+	EXPECT_TRUE(p.volume(1)->queue.empty());
+}
+
+TEST(Planner, PrefetchDepthFollowsHitRatio)
+{
+	PlannerConfig c = cfg();
+	c.prefetch_depth = 4;
+	c.prefetch_threshold = 0.1;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	ProfileReport pr;
+	pr.volume = 1;
+	p.on_profile(pr, 0);
+	pr.profile.prefetch_hits = 9;
+	pr.profile.prefetch_misses = 1;
+	p.on_profile(pr, 1000);
+	p.plan(1000);
+	EXPECT_EQ(p.volume(1)->prefetch.depth, 8u);
+	EXPECT_LT(p.volume(1)->prefetch.threshold, 0.1);
+	// Too few new samples: unchanged.
+	pr.profile.prefetch_misses = 3;
+	p.on_profile(pr, 2000);
+	p.plan(2000);
+	EXPECT_EQ(p.volume(1)->prefetch.depth, 8u);
+	// Mostly misses: depth halves, threshold rises.
+	double before = p.volume(1)->prefetch.threshold;
+	pr.profile.prefetch_hits = 10;
+	pr.profile.prefetch_misses = 20;
+	p.on_profile(pr, 3000);
+	p.plan(3000);
+	EXPECT_EQ(p.volume(1)->prefetch.depth, 4u);
+	EXPECT_GT(p.volume(1)->prefetch.threshold, before);
+	EXPECT_NEAR(p.volume(1)->prefetch.hit_ratio(), 10.0 / 30.0, 1e-9);
+	// Depth stays within its bounds.
+	for (int i = 0; i < 10; i++) {
+		pr.profile.prefetch_misses += 100;
+		p.on_profile(pr, 4000 + i);
+		p.plan(4000 + i);
+	}
+	EXPECT_EQ(p.volume(1)->prefetch.depth, c.prefetch_depth_min);
+	EXPECT_LE(p.volume(1)->prefetch.threshold, c.prefetch_threshold_max);
+}
+
+TEST(Planner, AllocationHintsPastWriteFrontier)
+{
+	PlannerConfig c = cfg();
+	c.hint_extents = 16;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1, "cost-optimized"), 100);
+	p.update_volume(volinfo(2, "performance-optimized"), 20);
+	TransitionsReport t;
+	t.volume = 1;
+	for (int i = 0; i < 10; i++)
+		t.transitions.push_back({std::uint64_t(i), std::uint64_t(i), 131072, DM_TIER_TR_WRITE, 0, 0});
+	p.on_transitions(t, 0);
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.hints.size(), 2u);
+	EXPECT_EQ(pl.hints[0].volume, 1u);
+	EXPECT_EQ(pl.hints[0].extent, 10u);
+	EXPECT_EQ(pl.hints[0].end, 26u);
+	EXPECT_EQ(pl.hints[0].tier, 2u); // cost-optimized: slowest
+	EXPECT_EQ(pl.hints[1].volume, 2u);
+	EXPECT_EQ(pl.hints[1].extent, 0u);
+	EXPECT_EQ(pl.hints[1].end, 16u);
+	EXPECT_EQ(pl.hints[1].tier, 0u);
+	// Unchanged: not sent again, unless asked to (re-registration).
+	EXPECT_TRUE(p.plan(0).hints.empty());
+	p.resend_hints();
+	EXPECT_EQ(p.plan(0).hints.size(), 2u);
+	// A full tier 0: the performance volume's hint moves to the next tier.
+	p.update_pool(pool3(100, 95));
+	pl = p.plan(0);
+	ASSERT_EQ(pl.hints.size(), 1u);
+	EXPECT_EQ(pl.hints[0].tier, 1u);
+	// The frontier never passes the volume's end.
+	t.transitions.clear();
+	t.volume = 2;
+	t.transitions.push_back({0, 19, 4096, DM_TIER_TR_WRITE, 0, 0});
+	p.on_transitions(t, 0);
+	for (const auto &h : p.plan(0).hints)
+		EXPECT_NE(h.volume, 2u);
+}
+
+TEST(Planner, RetieringPrioritisesSurprisedVolume)
+{
+	PlannerConfig c = cfg();
+	c.budget_per_round = 4;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(1000, 0));
+	p.update_volume(volinfo(1), 0);
+	p.update_volume(volinfo(2), 0);
+	// Volume 1 was known hot (forecast right), volume 2's hot set is new.
+	std::vector<dm_tier_heat_entry> h1, h2;
+	for (int i = 0; i < 8; i++) {
+		h1.push_back(he(i, 2, 200));
+		h2.push_back(he(i, 2, 20));
+	}
+	p.on_heat(heat(1, h1), 0);
+	p.plan(0); // volume 1's first report was a surprise too: counted and reset
+	p.on_heat(heat(1, h1), 0); // now expected: no surprise
+	p.on_heat(heat(2, h2), 0);
+	Plan pl = p.plan(0);
+	EXPECT_EQ(pl.retier_volumes, 1u);
+	EXPECT_EQ(p.volume(2)->retier_events, 1u);
+	ASSERT_EQ(pl.migrate.size(), 4u);
+	// Despite volume 1 being hotter, the round goes to volume 2.
+	for (const auto &m : pl.migrate)
+		EXPECT_EQ(m.volume, 2u);
+}
+
+TEST(Planner, RunRoundSendsBatchesAndRecoversFromFailure)
+{
+	PoolPlanner p("tank", cfg());
+	FakeKernel k;
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	p.on_heat(heat(1, {he(1, 2, 50), he(2, 2, 50)}), 0);
+	k.fail_errno = 16;
+	Plan pl = p.run_round(k, 0);
+	EXPECT_FALSE(pl.error.empty());
+	EXPECT_EQ(p.rejected, 2u);
+	EXPECT_TRUE(k.sent.empty());
+	// Nothing was queued: the next round asks again.
+	k.fail_errno = 0;
+	pl = p.run_round(k, 0);
+	EXPECT_TRUE(pl.error.empty());
+	EXPECT_EQ(k.count(Command::migrate), 2u);
+	EXPECT_EQ(p.migrations_sent, 2u);
+	// Sent moves are not planned again while pending.
+	p.run_round(k, 0);
+	EXPECT_EQ(k.count(Command::migrate), 2u);
+}
+
+TEST(Planner, TransitionsTrackFastTierHitsAndPredictorAccuracy)
+{
+	PlannerConfig c = cfg();
+	c.model_override = "stride";
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	TransitionsReport t;
+	t.volume = 1;
+	for (int i = 0; i < 20; i++)
+		t.transitions.push_back(
+			{std::uint64_t(i), std::uint64_t(i), 4096, DM_TIER_TR_MAPPED, std::uint8_t(i < 5 ? 0 : 2), 0});
+	p.on_transitions(t, 0);
+	EXPECT_EQ(p.fast_accesses, 20u);
+	EXPECT_EQ(p.fast_hits, 5u);
+	auto *v = p.volume(1);
+	EXPECT_GT(v->pred_checked, 10u);
+	EXPECT_GE(double(v->pred_correct) / double(v->pred_checked), 0.8);
+	EXPECT_EQ(v->extents[3].tier, 0);
+	EXPECT_EQ(v->extents[7].tier, 2);
+}
+
+TEST(Planner, StateRoundTrip)
+{
+	PlannerConfig c = cfg();
+	PoolPlanner a("tank", c);
+	a.update_pool(pool3(100, 0));
+	a.update_volume(volinfo(1), 0);
+	a.on_heat(heat(1, {he(1, 2, 8), he(2, 1, 0)}), 0);
+	a.volume(1)->prefetch.depth = 7;
+	a.migrations_done = 42;
+	auto j = a.to_json(1000); // heat 8 decays to 4 in one half-life
+	PoolPlanner b("tank", c);
+	ASSERT_TRUE(b.from_json(j, 0).ok());
+	ASSERT_NE(b.volume(1), nullptr);
+	EXPECT_EQ(b.volume(1)->prefetch.depth, 7u);
+	EXPECT_EQ(b.migrations_done, 42u);
+	EXPECT_EQ(b.volume(1)->extents[1].tier, 2);
+	EXPECT_NEAR(b.volume(1)->extents[1].heat, 4.0, 1e-9);
+	// Another pool's state, or garbage, is refused with a reason.
+	PoolPlanner other("other", c);
+	dmtier::Status s = other.from_json(j, 0);
+	EXPECT_FALSE(s.ok());
+	EXPECT_NE(s.error().find("tank"), std::string::npos);
+	EXPECT_FALSE(b.from_json(nlohmann::json{{"pool", "tank"}, {"volumes", 3}}, 0).ok());
+}
