@@ -191,9 +191,12 @@ Result<Config> parse_config(const std::string &text, const std::string &name)
 		}
 	}
 	if (ok && cfg.planner.demote_heat >= cfg.planner.promote_heat)
-		ok = c.fail(root, "planner.demote_heat (" + std::to_string(cfg.planner.demote_heat) +
-					  ") must be below planner.promote_heat (" +
-					  std::to_string(cfg.planner.promote_heat) + "): that gap is the hysteresis");
+{
+		std::ostringstream o;
+		o << "planner.demote_heat (" << cfg.planner.demote_heat << ") must be below planner.promote_heat ("
+		  << cfg.planner.promote_heat << "): that gap is the hysteresis";
+		ok = c.fail(root, o.str());
+	}
 	if (ok && cfg.planner.hit_ratio_low > cfg.planner.hit_ratio_high)
 		ok = c.fail(root, "planner.hit_ratio_low must not exceed planner.hit_ratio_high");
 	if (ok && cfg.planner.prefetch_depth > cfg.planner.prefetch_depth_max)
