@@ -163,7 +163,7 @@ Result<ActiveVolume> VolumeOps::create(const std::string &pool, VolumeSpec spec)
 	for (const auto &[k, v] : settings) {
 		auto s = dm_.message(pool, "set_volume " + std::to_string(spec.id) + " " + k + " " + v);
 		if (!s)
-			return undo(Error{"set_volume " + k + " " + v + ": " + s.error(), s.code() ? s.code() : EINVAL});
+			return undo(Error{"set_volume " + k + " " + v + ": " + s.error(), EINVAL});
 	}
 	dm::Target t{0, spec.size / 512, "tier", *dev + " " + std::to_string(spec.id)};
 	if (Status s = dm_.create(spec.name, t); !s)

@@ -66,6 +66,7 @@ TEST(VolumeOps, FailedCreateLeavesNothing)
 	auto v = ops.create("tank", s);
 	ASSERT_FALSE(v.ok());
 	EXPECT_NE(v.error().find("prediction_model"), std::string::npos) << v.error();
+	EXPECT_EQ(v.code(), EINVAL); // the kernel refused a setting: the caller's input
 	EXPECT_TRUE(dm.pool_volumes["tank"].empty());
 	EXPECT_FALSE(dm.devs.count("tank-5"));
 
