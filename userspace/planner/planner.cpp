@@ -184,23 +184,35 @@ void PoolPlanner::ensure_predictor(VolumeState &v)
 	v.predictor = std::move(*predictor::make_predictor("stride"));
 }
 
+std::vector<PrefetchEntry> VolumeState::ordered_queue() const
+{
+	std::vector<PrefetchEntry> q;
+	q.reserve(queue.size());
+	for (const auto &[x, e] : queue)
+		q.push_back(e);
+	std::sort(q.begin(), q.end(), entry_before);
+	return q;
+}
+
 void PoolPlanner::enqueue(VolumeState &v, const predictor::Prediction &p, double now_ms, double expected_ms)
 {
-	for (auto it = v.queue.begin(); it != v.queue.end(); ++it) {
-		if (it->extent == std::uint64_t(p.extent)) {
-			PrefetchEntry e = *it;
-			v.queue.erase(it);
-			e.expected_ms = std::min(e.expected_ms, expected_ms);
-			e.probability = std::max(e.probability, p.probability);
-			e.queued_ms = now_ms;
-			v.queue.insert(std::upper_bound(v.queue.begin(), v.queue.end(), e, entry_before), e);
-			return;
-		}
+	auto [it, fresh] = v.queue.try_emplace(std::uint64_t(p.extent),
+					       PrefetchEntry{std::uint64_t(p.extent), expected_ms, p.probability, now_ms});
+	if (!fresh) {
+		PrefetchEntry &e = it->second;
+		e.expected_ms = std::min(e.expected_ms, expected_ms);
+		e.probability = std::max(e.probability, p.probability);
+		e.queued_ms = now_ms;
+		return;
 	}
-	PrefetchEntry e{std::uint64_t(p.extent), expected_ms, p.probability, now_ms};
-	v.queue.insert(std::upper_bound(v.queue.begin(), v.queue.end(), e, entry_before), e);
-	if (v.queue.size() > cfg_.prefetch_queue_max)
-		v.queue.pop_back();
+	// Over twice the limit: keep the limit's worth from the front.
+	if (v.queue.size() > 2 * std::size_t(cfg_.prefetch_queue_max)) {
+		auto q = v.ordered_queue();
+		q.resize(cfg_.prefetch_queue_max);
+		v.queue.clear();
+		for (const auto &e : q)
+			v.queue.emplace(e.extent, e);
+	}
 }
 
 void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
@@ -233,7 +245,7 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 			continue;
 		// Accessed now: a queued prefetch of it would come too late.
 		if (!v.queue.empty())
-			std::erase_if(v.queue, [&](const PrefetchEntry &q) { return q.extent == t.extent; });
+			v.queue.erase(t.extent);
 		if (!v.last_pred.empty()) {
 			v.pred_checked++;
 			for (const auto &p : v.last_pred)
@@ -433,7 +445,7 @@ Plan PoolPlanner::plan(double now_ms)
 			 [](const VolumeState *a, const VolumeState *b) { return a->retier && !b->retier; });
 	for (VolumeState *v : order) {
 		std::uint32_t issued = 0;
-		auto &q = v->queue;
+		auto q = v->ordered_queue();
 		std::vector<PrefetchEntry> keep;
 		for (auto &pe : q) {
 			bool expired = pe.queued_ms + cfg_.prefetch_ttl_ms < now_ms;
@@ -462,7 +474,9 @@ Plan PoolPlanner::plan(double now_ms)
 			issued++;
 			budget--;
 		}
-		q = std::move(keep);
+		v->queue.clear();
+		for (std::size_t i = 0; i < keep.size() && i < cfg_.prefetch_queue_max; i++)
+			v->queue.emplace(keep[i].extent, keep[i]);
 	}
 
 	// 3. Promotions, hottest first (volumes being re-tiered first): into

@@ -130,7 +130,10 @@ public:
 	double iops = 0;		  // from the last two profiles
 	double read_ratio = 0;
 	std::unordered_map<std::uint64_t, ExtentState> extents;
-	std::vector<PrefetchEntry> queue; // kept ordered: expected_ms, then probability desc
+	// Prefetch queue by extent; ordered_queue() sorts it: predicted access
+	// time, then probability (descending).
+	std::unordered_map<std::uint64_t, PrefetchEntry> queue;
+	std::vector<PrefetchEntry> ordered_queue() const;
 	PrefetchStats prefetch;
 	// Adaptation window (since the last adjustment).
 	std::uint64_t win_hits = 0, win_misses = 0;

@@ -238,7 +238,7 @@ TEST(Planner, PrefetchQueueOrderedByPredictedTime)
 	for (int i = 10; i <= 14; i++)
 		t.transitions.push_back({std::uint64_t(i) * 1000000, std::uint64_t(i), 4096, DM_TIER_TR_MAPPED, 2, 0});
 	p.on_transitions(t, 0);
-	const auto &q = p.volume(1)->queue;
+	const auto q = p.volume(1)->ordered_queue();
 	ASSERT_GE(q.size(), 2u);
 	EXPECT_EQ(q[0].extent, 15u);
 	EXPECT_EQ(q[1].extent, 16u);
@@ -253,8 +253,8 @@ TEST(Planner, PrefetchQueueOrderedByPredictedTime)
 	EXPECT_EQ(p.volume(1)->prefetch.issued, 2u);
 	// Issued entries leave the queue; an extent already on tier 0 is never
 	// queued.
-	for (const auto &e : p.volume(1)->queue)
-		EXPECT_TRUE(e.extent != 15 && e.extent != 16);
+	for (const auto &[x, e] : p.volume(1)->queue)
+		EXPECT_TRUE(x != 15 && x != 16);
 }
 
 TEST(Planner, PrefetchRespectsBudgetAndExpiry)

@@ -657,10 +657,11 @@ Result<json> Daemon::prefetch(const std::string &pool, std::uint32_t id)
 		return make_error("no volume " + std::to_string(id) + " in pool " + pool, ENOENT);
 	double now = now_ms();
 	json q = json::array();
-	for (std::size_t i = 0; i < v->queue.size() && i < 32; i++)
-		q.push_back({{"extent", v->queue[i].extent},
-			     {"in_ms", std::max(0.0, v->queue[i].expected_ms - now)},
-			     {"probability", v->queue[i].probability}});
+	auto oq = v->ordered_queue();
+	for (std::size_t i = 0; i < oq.size() && i < 32; i++)
+		q.push_back({{"extent", oq[i].extent},
+			     {"in_ms", std::max(0.0, oq[i].expected_ms - now)},
+			     {"probability", oq[i].probability}});
 	std::uint64_t n = v->prefetch.hits + v->prefetch.misses;
 	return json{{"pool", pool},
 		    {"volume", id},
