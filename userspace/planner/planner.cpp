@@ -5,6 +5,7 @@
 #include <cmath>
 
 #include "predictor/classifier.h"
+#include "predictor/lstm.h"
 #include "predictor/selector.h"
 
 namespace dmtier::planner {
@@ -167,12 +168,67 @@ void PoolPlanner::on_profile(const nl::ProfileReport &r, double now_ms)
 	}
 }
 
+std::string PoolPlanner::model_path(std::uint32_t volume) const
+{
+	if (model_dir_.empty())
+		return {};
+	return model_dir_ + "/model-" + pool_ + "-" + std::to_string(volume) + ".model";
+}
+
+namespace {
+
+predictor::LstmPredictor *lstm_of(predictor::Predictor *p)
+{
+	if (auto *s = dynamic_cast<predictor::ModelSelector *>(p))
+		p = s->candidate("lstm");
+	return dynamic_cast<predictor::LstmPredictor *>(p);
+}
+
+} // namespace
+
+Result<std::size_t> PoolPlanner::save_models() const
+{
+	std::size_t n = 0;
+	if (model_dir_.empty())
+		return n;
+	for (const auto &[id, v] : vols_) {
+		auto *l = lstm_of(v.predictor.get());
+		if (!l || !l->transitions())
+			continue;
+		Status s = l->save(model_path(id));
+		if (!s)
+			return make_error(s.error(), s.code());
+		n++;
+	}
+	return n;
+}
+
 void PoolPlanner::ensure_predictor(VolumeState &v)
 {
 	if (v.predictor)
 		return;
 	std::string setting = cfg_.model_override.empty() ? v.model : cfg_.model_override;
 	auto ms = predictor::parse_model_setting(setting);
+	if (ms && (ms->model == "lstm" || ms->model == "auto") && !model_dir_.empty()) {
+		// Warm start from the saved model, if any.
+		auto saved = predictor::LstmPredictor::load(model_path(v.id));
+		if (saved) {
+			if (ms->model == "lstm") {
+				v.predictor = std::move(*saved);
+			} else {
+				std::vector<std::unique_ptr<predictor::Predictor>> c;
+				for (const auto &n : predictor::predictor_names()) {
+					if (n == "lstm")
+						c.push_back(std::move(*saved));
+					else
+						c.push_back(std::move(*predictor::make_predictor(n)));
+				}
+				v.predictor = std::make_unique<predictor::ModelSelector>(std::move(c));
+			}
+			v.warm_started = true;
+			return;
+		}
+	}
 	if (ms) {
 		auto p = predictor::make_volume_predictor(*ms);
 		if (p) {

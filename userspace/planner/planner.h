@@ -147,6 +147,7 @@ public:
 	std::uint64_t retier_events = 0;
 	// Predictor and its accuracy (top-depth hit of the next transition).
 	std::unique_ptr<predictor::Predictor> predictor;
+	bool warm_started = false; // the LSTM started from a saved model file
 	predictor::TransitionFilter filter;
 	std::vector<predictor::Prediction> last_pred;
 	std::uint64_t pred_checked = 0, pred_correct = 0;
@@ -202,6 +203,15 @@ public:
 	std::uint64_t rejected = 0, transitions = 0, drops = 0;
 	std::uint64_t fast_hits = 0, fast_accesses = 0; // transitions of mapped extents on tier 0
 
+	// LSTM models (a forced "lstm" predictor, or the selector's LSTM
+	// candidate) are saved in dir as model-<pool>-<volume>.model and a
+	// volume's predictor starts from its file when there is one.
+	void set_model_dir(std::string dir) { model_dir_ = std::move(dir); }
+	std::string model_path(std::uint32_t volume) const;
+	// Saves every volume's LSTM; returns how many were saved, or the first
+	// error.
+	[[nodiscard]] Result<std::size_t> save_models() const;
+
 	// Persistent state (heat, placement knowledge, prefetch tuning,
 	// counters) as JSON; from_json keeps what parses.
 	nlohmann::json to_json(double now_ms) const;
@@ -220,6 +230,7 @@ private:
 	std::map<std::uint32_t, VolumeState> vols_;
 	std::uint64_t round_ = 0;
 	bool resend_hints_ = false;
+	std::string model_dir_;
 };
 
 } // namespace dmtier::planner

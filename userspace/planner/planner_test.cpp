@@ -6,6 +6,10 @@
 #include <algorithm>
 #include <set>
 
+#include <unistd.h>
+#include <cstdio>
+#include <cstdlib>
+
 #include "planner/fake_kernel.h"
 
 using namespace dmtier::planner;
@@ -460,4 +464,46 @@ TEST(Planner, StateRoundTrip)
 	EXPECT_FALSE(s.ok());
 	EXPECT_NE(s.error().find("tank"), std::string::npos);
 	EXPECT_FALSE(b.from_json(nlohmann::json{{"pool", "tank"}, {"volumes", 3}}, 0).ok());
+}
+
+TEST(Planner, LstmModelsSavedAndWarmStarted)
+{
+	char tmpl[] = "/tmp/planner-test-XXXXXX";
+	ASSERT_NE(mkdtemp(tmpl), nullptr);
+	std::string dir = tmpl;
+	for (std::string model : {"lstm", "auto"}) {
+		PlannerConfig c = cfg();
+		c.model_override = model;
+		PoolPlanner a("tank", c);
+		a.set_model_dir(dir);
+		a.update_pool(pool3(100, 0));
+		a.update_volume(volinfo(1), 0);
+		TransitionsReport t;
+		t.volume = 1;
+		for (int i = 0; i < 300; i++)
+			t.transitions.push_back({std::uint64_t(i) * 1000, std::uint64_t(i % 12), 4096, DM_TIER_TR_MAPPED, 2, 0});
+		a.on_transitions(t, 0);
+		EXPECT_FALSE(a.volume(1)->warm_started);
+		auto n = a.save_models();
+		ASSERT_TRUE(n.ok()) << n.error();
+		EXPECT_EQ(*n, 1u) << model;
+
+		PoolPlanner b("tank", c);
+		b.set_model_dir(dir);
+		b.update_pool(pool3(100, 0));
+		b.update_volume(volinfo(1), 0);
+		t.transitions.resize(1);
+		b.on_transitions(t, 0);
+		EXPECT_TRUE(b.volume(1)->warm_started) << model;
+		EXPECT_EQ(b.volume(1)->predictor_name().rfind(model, 0), 0u) << b.volume(1)->predictor_name();
+		// Without a file: a cold start.
+		PoolPlanner cold("other", c);
+		cold.set_model_dir(dir);
+		cold.update_pool(pool3(100, 0));
+		cold.update_volume(volinfo(1), 0);
+		cold.on_transitions(t, 0);
+		EXPECT_FALSE(cold.volume(1)->warm_started);
+		std::remove(a.model_path(1).c_str());
+	}
+	rmdir(dir.c_str());
 }

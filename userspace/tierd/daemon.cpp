@@ -140,6 +140,7 @@ void Daemon::discover_locked()
 		if (fresh) {
 			p.name = name;
 			p.planner = std::make_unique<planner::PoolPlanner>(name, cfg_.planner);
+			p.planner->set_model_dir(cfg_.state_dir);
 		}
 		p.active.clear();
 		for (const auto &v : ap.volumes)
@@ -239,6 +240,9 @@ void Daemon::save_locked()
 		Status s = write_file_atomic(state_path(name), p.planner->to_json(now_ms()).dump());
 		if (!s)
 			log(Level::warning, "pool %s: saving state: %s", name.c_str(), s.error().c_str());
+		auto m = p.planner->save_models();
+		if (!m)
+			log(Level::warning, "pool %s: saving models: %s", name.c_str(), m.error().c_str());
 	}
 }
 
@@ -521,6 +525,7 @@ json Daemon::volume_json(Pool &p, std::uint32_t id, planner::VolumeState *v)
 	j["tiering_policy"] = v->policy;
 	j["prediction_model"] = v->model;
 	j["predictor"] = v->predictor_name();
+	j["predictor_warm_started"] = v->warm_started;
 	j["workload"] = v->workload;
 	j["workload_confidence"] = v->workload_confidence;
 	j["mapped_extents"] = per_tier;
