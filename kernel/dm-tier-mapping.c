@@ -362,6 +362,7 @@ void __dmt_map_remove(struct dmt_pool *pool, struct dmt_volume *vol,
 	__dmt_md_dirty_rmap(pool, tier, pe);
 	/* Stays allocated until the commit that frees it completes. */
 	__set_bit(from_pext(pe), t->pending_free);
+	t->freeing++;
 	vol->mapped[tier]--;
 }
 
@@ -383,6 +384,7 @@ void __dmt_map_move(struct dmt_pool *pool, struct dmt_volume *vol, dmt_vext_t ve
 	dmt_rent_set(ot, old_pe, NULL, ve);
 	__dmt_md_dirty_rmap(pool, old_tier, old_pe);
 	__set_bit(from_pext(old_pe), ot->pending_free);
+	ot->freeing++;
 	/* pool->dirty before the new location: see tier_map(). */
 	smp_wmb();
 	dmt_fe_update(slot, DMT_FE_LOCATION_MASK | DMT_FE_MIGRATING,
@@ -435,6 +437,7 @@ void __dmt_commit_end_frees(struct dmt_pool *pool)
 		bitmap_andnot(t->alloc, t->alloc, t->committing_free, t->nr_extents);
 		bitmap_zero(t->committing_free, t->nr_extents);
 		t->used -= freed;
+		t->freeing -= freed;
 		pool->out_of_space = false;
 	}
 }

@@ -251,6 +251,11 @@ static struct dmt_migration *__dmt_mig_next(struct dmt_pool *pool)
 		if (pool->tiers[q->tier].used >= pool->tiers[q->tier].nr_extents) {
 			if (__dmt_mig_frees_tier(pool, q->tier))
 				continue;	/* room is on its way */
+			if (pool->tiers[q->tier].freeing) {
+				/* Freed, reusable after a commit: ask for one. */
+				pool->mig_need_commit = true;
+				continue;
+			}
 			__dmt_mig_dequeue(pool, i--);
 			pool->mig_failed++;
 			continue;
@@ -299,7 +304,7 @@ static void dmt_mig_worker(struct work_struct *ws)
 	struct llist_node *done;
 	LIST_HEAD(started);
 	unsigned int limit, fg;
-	bool throttled = false;
+	bool throttled = false, committed = false;
 
 	done = llist_del_all(&pool->mig_done);
 
@@ -310,6 +315,8 @@ static void dmt_mig_worker(struct work_struct *ws)
 	/* Yield to foreground I/O: one copy at a time while it is deep. */
 	fg = atomic_read(&pool->inflight[0]) + atomic_read(&pool->inflight[1]);
 	limit = pool->yield_depth && fg > pool->yield_depth ? 1 : pool->max_migrations;
+	pool->mig_need_commit = false;
+again:
 	while (pool->queue_len && READ_ONCE(pool->mode) == DMT_MODE_RW) {
 		if (pool->mig_in_flight >= limit) {
 			throttled = limit < pool->max_migrations;
@@ -323,6 +330,16 @@ static void dmt_mig_worker(struct work_struct *ws)
 		if (!m)
 			break;
 		list_add_tail(&m->start, &started);
+	}
+	/*
+	 * A request waits for room that extents freed by earlier moves (a
+	 * swap's demotion) will give once committed: commit now rather than
+	 * at the next periodic commit, and try again.
+	 */
+	if (pool->mig_need_commit && !committed && !throttled && list_empty(&started)) {
+		committed = true;
+		if (!dmt_md_commit(pool))
+			goto again;
 	}
 	if (throttled)
 		pool->mig_throttled++;

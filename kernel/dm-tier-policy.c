@@ -299,7 +299,9 @@ static void __dmt_policy_act(struct dmt_pool *pool, struct dmt_cands *hot,
 	unsigned int t, i;
 
 	for (t = 0; t < pool->nr_tiers; t++) {
-		projected[t] = pool->tiers[t].used;
+		/* Extents freed by earlier moves count as room: the migration
+		 * engine commits to release them when a move needs the space. */
+		projected[t] = pool->tiers[t].used - pool->tiers[t].freeing;
 		sort(hot[t].c, hot[t].n, sizeof(hot[t].c[0]), dmt_cand_hot_first, NULL);
 		sort(cold[t].c, cold[t].n, sizeof(cold[t].c[0]), dmt_cand_cold_first, NULL);
 	}

@@ -170,6 +170,7 @@ struct dmt_tier {
 	unsigned long *alloc;		/* 1: mapped or pending free */
 	unsigned long *pending_free;	/* freed since the last commit started */
 	unsigned long *committing_free;	/* freed before the running commit */
+	u64 freeing;			/* pending + committing frees */
 	struct dmt_rent **rmap;		/* reverse map, DMT_RENTS_PER_PAGE a page */
 	u64 rmap_pages;
 	u64 rmap_blocks;		/* on-disk reverse-map blocks */
@@ -313,6 +314,7 @@ struct dmt_pool {
 	struct list_head mig_free;
 	struct llist_head mig_done;	/* copied, not yet switched */
 	unsigned int mig_in_flight;
+	bool mig_need_commit;		/* a request waits for committed frees */
 	struct dmt_migration mig_slots[DMT_MAX_MIGRATIONS];
 	unsigned int max_migrations;
 	unsigned int bandwidth_mbps;	/* 0: unlimited */
