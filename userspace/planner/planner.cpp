@@ -115,8 +115,10 @@ void PoolPlanner::on_heat(const nl::HeatReport &r, double now_ms)
 			if (before < cfg_.promote_heat)
 				v.round_surprise++;
 		}
+		// The kernel's count halves every policy round; ours decays with
+		// half_life_ms: keep whichever remembers more.
 		e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
-		e.heat = heat;
+		e.heat = std::max(heat, decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms));
 		e.heat_ms = now_ms;
 		e.tier = h.tier;
 		e.flags = h.flags;
@@ -651,6 +653,10 @@ nlohmann::json PoolPlanner::to_json(double now_ms) const
 	json j;
 	j["pool"] = pool_;
 	j["round"] = round_;
+	json geo = json::array();
+	for (const auto &t : info_.tiers)
+		geo.push_back(t.total);
+	j["geometry"] = {{"extent_sectors", info_.extent_sectors}, {"tier_extents", geo}};
 	j["counters"] = {{"migrations_sent", migrations_sent}, {"prefetches_sent", prefetches_sent},
 			 {"migrations_done", migrations_done}, {"migrations_failed", migrations_failed},
 			 {"bytes_moved", bytes_moved},	       {"transitions", transitions},
@@ -684,6 +690,16 @@ Status PoolPlanner::from_json(const nlohmann::json &j, double now_ms)
 	try {
 		if (j.value("pool", std::string()) != pool_)
 			return make_error("state is for pool '" + j.value("pool", std::string()) + "', not '" + pool_ + "'");
+		if (info_.extent_sectors && j.contains("geometry")) {
+			std::vector<std::uint64_t> mine;
+			for (const auto &t : info_.tiers)
+				mine.push_back(t.total);
+			const auto &g = j["geometry"];
+			if (g.value("extent_sectors", std::uint64_t(0)) != info_.extent_sectors ||
+			    g.value("tier_extents", std::vector<std::uint64_t>()) != mine)
+				return make_error("state is for another pool named '" + pool_ +
+						  "' (different extent size or tiers)");
+		}
 		round_ = j.value("round", std::uint64_t(0));
 		if (j.contains("counters")) {
 			const auto &c = j["counters"];

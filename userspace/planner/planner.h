@@ -54,7 +54,7 @@ struct PlannerConfig {
 	// writes and prefetches).
 	double fill_target = 0.9;
 	// Heat decay.
-	double half_life_ms = 1000;
+	double half_life_ms = 5000;
 	// Weight of predicted probability mass in an extent's score.
 	double predicted_weight = 4.0;
 
