@@ -1,6 +1,6 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
-# timeout: 300
+# timeout: 420
 # tierd end to end, on a pool over emulated NVMe / SSD / HDD with two
 # volumes written on the HDD tier:
 #  - tierd registers as the pool's controller (policy "controller") and,
@@ -12,7 +12,9 @@
 #    create / delete, pin, metrics;
 #  - kill -9 of tierd: the pool falls back to the in-kernel policy, and no
 #    data is lost (patterns and a fio verify job across the kill);
-#  - a restart re-registers and loads the saved state; SIGTERM unregisters.
+#  - a restart re-registers and loads the saved state; SIGHUP with a bad
+#    config keeps the running one, with a good one reloads; SIGTERM
+#    unregisters.
 . "$LAB_PROJECT/tests/lib/lab.sh"
 
 TIERD=$LAB_BUILD/userspace/tierd/tierd
@@ -36,8 +38,9 @@ pat_write /dev/mapper/pool-1 0 a || fail "write volume 1"
 pat_write /dev/mapper/pool-2 0 b || fail "write volume 2"
 [ "$(vol_mapped pool-1 2)" = 48 ] || fail "volume 1 not on the HDD tier: $(dmsetup status pool-1)"
 
-state=/tmp/tierd-state
-sock=/tmp/tierd.sock
+# Per-test paths (the runner's work directory): no state from other tests.
+state=$PWD/state
+sock=$PWD/tierd.sock
 cat >/tmp/tierd.conf <<'EOF'
 [daemon]
 save_interval_s = 1
@@ -97,7 +100,7 @@ done0=$(pool_field pool mig_done)
 # volume 2, and a verifying random writer on the last 2 MiB of volume 2
 # (which keeps running across the kill -9 below).
 fio --name=w --filename=/dev/mapper/pool-2 --direct=1 --ioengine=libaio --rw=randwrite --bs=4k \
-	--offset=$((6 * 1024 * 1024)) --size=$((2 * 1024 * 1024)) --io_size=$((24 * 1024 * 1024)) \
+	--offset=$((6 * 1024 * 1024)) --size=$((2 * 1024 * 1024)) --io_size=$((16 * 1024 * 1024)) \
 	--iodepth=2 --rate_iops=200 --verify=crc32c --verify_fatal=1 --do_verify=1 --verify_backlog=64 \
 	--output-format=terse >/tmp/fio-w.out 2>&1 &
 fio_w=$!
@@ -170,6 +173,20 @@ tierd_start
 wait_for 10 grep -q 'loaded saved state: 2 volumes' /tmp/tierd.log ||
 	fail "restart did not load the saved state: $(cat /tmp/tierd.log)"
 info "restart: $(grep 'loaded saved state' /tmp/tierd.log | tail -n1 | sed 's/^tierd: //')"
+
+# SIGHUP: a bad file is refused (the running configuration stays), a good
+# one is applied.
+cp /tmp/tierd.conf /tmp/tierd.conf.good
+printf '[planner]\npromote_heat = 1\ndemote_heat = 2\n' >/tmp/tierd.conf
+kill -HUP "$TIERD_PID"
+wait_for 10 grep -q 'must be below planner.promote_heat.*keeping the running configuration' /tmp/tierd.log ||
+	fail "a bad reload was not refused: $(tail -n 3 /tmp/tierd.log)"
+kill -0 "$TIERD_PID" 2>/dev/null || fail "tierd died on a bad reload"
+cp /tmp/tierd.conf.good /tmp/tierd.conf
+kill -HUP "$TIERD_PID"
+wait_for 10 grep -q 'reloaded /tmp/tierd.conf' /tmp/tierd.log || fail "no reload: $(tail -n 3 /tmp/tierd.log)"
+[ "$(pool_field pool policy)" = controller ] || fail "policy after the reloads: $(pool_field pool policy)"
+info "SIGHUP: bad config refused, good config reloaded"
 
 # No data lost across the moves and the kill.
 wait "$fio_w" || fail "fio verify writer: $(cat /tmp/fio-w.out)"
