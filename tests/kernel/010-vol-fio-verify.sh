@@ -11,11 +11,7 @@
 POOL_FEATURES="1 no_fallback"
 
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 32)
-t1=$(lab_tier_ssd tssd 32)
-t2=$(lab_tier_hdd thdd 32)
-pool_create pool "$meta" 2048 "$t0" "$t1" "$t2"
+pool_create_std pool 2048 32 32 32
 
 mib=2048 # sectors
 policies=(performance-optimized balanced cost-optimized striped)

@@ -11,11 +11,7 @@
 POOL_FEATURES="1 no_fallback"
 
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 16)
-t1=$(lab_tier_ssd tssd 24)
-t2=$(lab_tier_hdd thdd 24)
-pool_create pool "$meta" 2048 "$t0" "$t1" "$t2"
+pool_create_std pool 2048 16 24 24
 tot0=$(pool_field pool total 0)
 tot1=$(pool_field pool total 1)
 tot2=$(pool_field pool total 2)

@@ -11,10 +11,7 @@
 POOL_FEATURES="1 no_fallback"
 
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 8)
-t1=$(lab_tier_ssd tssd 8)
-pool_create pool "$meta" 2048 "$t0" "$t1"
+pool_create_std pool 2048 8 8
 total=$(pool_field pool total_sum)
 info "pool holds $total extents"
 ((total >= 12 && total <= 16)) || fail "unexpected pool size: $(dmsetup status pool)"

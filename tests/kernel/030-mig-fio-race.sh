@@ -11,11 +11,7 @@
 . "$LAB_PROJECT/tests/lib/lab.sh"
 
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 40)
-t1=$(lab_tier_ssd tssd 40)
-t2=$(lab_tier_hdd thdd 40)
-pool_create pool "$meta" 256 "$t0" "$t1" "$t2"
+pool_create_std pool 256 40 40 40
 ptable=$(dmsetup table pool)
 
 ext=$((128 * 1024))

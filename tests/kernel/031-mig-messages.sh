@@ -11,11 +11,7 @@
 . "$LAB_PROJECT/tests/lib/lab.sh"
 
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 8)
-t1=$(lab_tier_ssd tssd 8)
-t2=$(lab_tier_hdd thdd 16)
-POOL_FEATURES="1 no_fallback" pool_create pool "$meta" 256 "$t0" "$t1" "$t2"
+POOL_FEATURES="1 no_fallback" pool_create_std pool 256 8 8 16
 [ "$(pool_field pool policy)" = off ] || fail "policy with no_fallback: $(dmsetup status pool)"
 K=$((128 * 1024))
 

@@ -13,10 +13,7 @@
 nl_require
 command -v setpriv >/dev/null || skip "setpriv (util-linux) not installed"
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 8)
-t1=$(lab_tier_ssd tssd 16)
-pool_create pool "$meta" 256 "$t0" "$t1"
+pool_create_std pool 256 8 16
 vol_create pool 1 $((4 * 2048))
 pat_make a $((1024 * 1024))
 pat_write /dev/mapper/pool-1 0 a || fail "write volume 1"

@@ -16,11 +16,7 @@
 
 nl_require
 dmtier_load
-meta=$(lab_tier_ssd tmeta 8)
-t0=$(lab_tier_nvme tnvme 8)
-t1=$(lab_tier_ssd tssd 8)
-t2=$(lab_tier_hdd thdd 16)
-pool_create pool "$meta" 256 "$t0" "$t1" "$t2"
+pool_create_std pool 256 8 8 16
 K=$((128 * 1024))
 vol_create pool 1 $((4 * 2048))
 vol_create pool 2 $((4 * 2048))

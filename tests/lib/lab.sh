@@ -204,6 +204,24 @@ pool_create() {
 		fail "cannot create pool $name ($table): $(dmesg | tail -n 3)"
 }
 
+# pool_create_std NAME EXTENT_SECTORS NVME_MIB SSD_MIB [HDD_MIB]: the usual
+# test pool: an 8 MiB emulated-SSD metadata device (tmeta) and tiers
+# tnvme, tssd and thdd (if HDD_MIB is given) of those sizes; sets meta,
+# t0, t1 (and t2) to their devices.  POOL_FEATURES applies as for
+# pool_create.
+pool_create_std() {
+	local name=$1 ext=$2
+	meta=$(lab_tier_ssd tmeta 8)
+	t0=$(lab_tier_nvme tnvme "$3")
+	t1=$(lab_tier_ssd tssd "$4")
+	if [ -n "${5:-}" ]; then
+		t2=$(lab_tier_hdd thdd "$5")
+		pool_create "$name" "$meta" "$ext" "$t0" "$t1" "$t2"
+	else
+		pool_create "$name" "$meta" "$ext" "$t0" "$t1"
+	fi
+}
+
 # pool_msg POOL WORD...: dmsetup message POOL 0 WORD... (prints the reply).
 pool_msg() {
 	local pool=$1
