@@ -6,6 +6,7 @@
 
 #include "predictor/classifier.h"
 #include "predictor/lstm.h"
+#include "predictor/trainer.h"
 #include "predictor/selector.h"
 
 namespace dmtier::planner {
@@ -179,25 +180,34 @@ std::string PoolPlanner::model_path(std::uint32_t volume) const
 
 namespace {
 
-predictor::LstmPredictor *lstm_of(predictor::Predictor *p)
+predictor::Predictor *lstm_of(predictor::Predictor *p)
 {
 	if (auto *s = dynamic_cast<predictor::ModelSelector *>(p))
 		p = s->candidate("lstm");
-	return dynamic_cast<predictor::LstmPredictor *>(p);
+	return p && p->name() == "lstm" ? p : nullptr;
 }
 
 } // namespace
 
-Result<std::size_t> PoolPlanner::save_models() const
+Result<std::size_t> PoolPlanner::save_models()
 {
 	std::size_t n = 0;
 	if (model_dir_.empty())
 		return n;
-	for (const auto &[id, v] : vols_) {
-		auto *l = lstm_of(v.predictor.get());
-		if (!l || !l->transitions())
+	for (auto &[id, v] : vols_) {
+		predictor::Predictor *p = lstm_of(v.predictor.get());
+		Status s;
+		if (auto *b = dynamic_cast<predictor::BackgroundLstm *>(p)) {
+			if (!b->trained())
+				continue;
+			s = b->save(model_path(id));
+		} else if (auto *l = dynamic_cast<predictor::LstmPredictor *>(p)) {
+			if (!l->transitions())
+				continue;
+			s = l->save(model_path(id));
+		} else {
 			continue;
-		Status s = l->save(model_path(id));
+		}
 		if (!s)
 			return make_error(s.error(), s.code());
 		n++;
@@ -211,25 +221,38 @@ void PoolPlanner::ensure_predictor(VolumeState &v)
 		return;
 	std::string setting = cfg_.model_override.empty() ? v.model : cfg_.model_override;
 	auto ms = predictor::parse_model_setting(setting);
-	if (ms && (ms->model == "lstm" || ms->model == "auto") && !model_dir_.empty()) {
-		// Warm start from the saved model, if any.
-		auto saved = predictor::LstmPredictor::load(model_path(v.id));
-		if (saved) {
-			if (ms->model == "lstm") {
-				v.predictor = std::move(*saved);
-			} else {
-				std::vector<std::unique_ptr<predictor::Predictor>> c;
-				for (const auto &n : predictor::predictor_names()) {
-					if (n == "lstm")
-						c.push_back(std::move(*saved));
-					else
-						c.push_back(std::move(*predictor::make_predictor(n)));
-				}
-				v.predictor = std::make_unique<predictor::ModelSelector>(std::move(c));
-			}
-			v.warm_started = true;
+	if (ms && (ms->model == "lstm" || ms->model == "auto")) {
+		// Built here rather than by make_volume_predictor: warm start from
+		// the saved model, training in the background.
+		std::unique_ptr<predictor::LstmPredictor> saved;
+		if (!model_dir_.empty()) {
+			auto l = predictor::LstmPredictor::load(model_path(v.id));
+			if (l)
+				saved = std::move(*l);
+		}
+		v.warm_started = saved != nullptr;
+		std::unique_ptr<predictor::Predictor> lstm;
+		if (cfg_.lstm_background) {
+			predictor::TrainerConfig tc;
+			tc.cpu_budget = cfg_.lstm_cpu_budget;
+			lstm = saved ? std::make_unique<predictor::BackgroundLstm>(*saved, tc)
+				     : std::make_unique<predictor::BackgroundLstm>(predictor::LstmConfig{}, tc);
+		} else {
+			lstm = saved ? std::move(saved) : std::make_unique<predictor::LstmPredictor>();
+		}
+		if (ms->model == "lstm") {
+			v.predictor = std::move(lstm);
 			return;
 		}
+		std::vector<std::unique_ptr<predictor::Predictor>> c;
+		for (const auto &n : predictor::predictor_names()) {
+			if (n == "lstm")
+				c.push_back(std::move(lstm));
+			else
+				c.push_back(std::move(*predictor::make_predictor(n)));
+		}
+		v.predictor = std::make_unique<predictor::ModelSelector>(std::move(c));
+		return;
 	}
 	if (ms) {
 		auto p = predictor::make_volume_predictor(*ms);

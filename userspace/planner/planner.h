@@ -79,6 +79,11 @@ struct PlannerConfig {
 
 	// "" follows each volume's prediction_model; else this model for all.
 	std::string model_override;
+	// The LSTM (forced, or the selector's candidate) trains on a
+	// background thread per volume with this share of a core, off the
+	// report path; false trains inline (deterministic, for tests).
+	bool lstm_background = true;
+	double lstm_cpu_budget = 0.05;
 };
 
 // What a round decided (and, after run_round, what the kernel accepted).
@@ -210,7 +215,7 @@ public:
 	std::string model_path(std::uint32_t volume) const;
 	// Saves every volume's LSTM; returns how many were saved, or the first
 	// error.
-	[[nodiscard]] Result<std::size_t> save_models() const;
+	[[nodiscard]] Result<std::size_t> save_models();
 
 	// Persistent state (heat, placement knowledge, prefetch tuning,
 	// counters) as JSON; from_json keeps what parses.

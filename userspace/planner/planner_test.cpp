@@ -11,6 +11,8 @@
 #include <cstdlib>
 
 #include "planner/fake_kernel.h"
+#include "predictor/selector.h"
+#include "predictor/trainer.h"
 
 using namespace dmtier::planner;
 using dmtier::nl::HeatReport;
@@ -489,8 +491,11 @@ TEST(Planner, LstmModelsSavedAndWarmStarted)
 	char tmpl[] = "/tmp/planner-test-XXXXXX";
 	ASSERT_NE(mkdtemp(tmpl), nullptr);
 	std::string dir = tmpl;
-	for (std::string model : {"lstm", "auto"}) {
+	for (std::string model : {"lstm", "auto", "lstm-bg", "auto-bg"}) {
 		PlannerConfig c = cfg();
+		c.lstm_background = model.size() > 4 && model.substr(model.size() - 3) == "-bg";
+		if (c.lstm_background)
+			model = model.substr(0, model.size() - 3);
 		c.model_override = model;
 		PoolPlanner a("tank", c);
 		a.set_model_dir(dir);
@@ -502,6 +507,19 @@ TEST(Planner, LstmModelsSavedAndWarmStarted)
 			t.transitions.push_back({std::uint64_t(i) * 1000, std::uint64_t(i % 12), 4096, DM_TIER_TR_MAPPED, 2, 0});
 		a.on_transitions(t, 0);
 		EXPECT_FALSE(a.volume(1)->warm_started);
+		if (c.lstm_background) {
+			// Let the trainer catch up (it holds a CPU budget).
+			for (int i = 0; i < 200; i++) {
+				auto *p = a.volume(1)->predictor.get();
+				if (auto *sel = dynamic_cast<dmtier::predictor::ModelSelector *>(p))
+					p = sel->candidate("lstm");
+				auto *b = dynamic_cast<dmtier::predictor::BackgroundLstm *>(p);
+				ASSERT_NE(b, nullptr) << "no background LSTM for " << model;
+				if (b->trained())
+					break;
+				usleep(10000);
+			}
+		}
 		auto n = a.save_models();
 		ASSERT_TRUE(n.ok()) << n.error();
 		EXPECT_EQ(*n, 1u) << model;
