@@ -580,7 +580,7 @@ Plan PoolPlanner::plan(double now_ms)
 			break;
 		// Tiers faster than x's, fastest first: move in if there is room,
 		// else swap with that tier's coldest movable extent when x is
-		// hotter by the margin (the victim goes to the next tier down with
+		// hotter by the ratio and margin (the victim goes to the next tier down with
 		// room, or to x's tier).
 		std::size_t from = x.e->tier;
 		for (std::size_t t = 0; t < from; t++) {
@@ -594,7 +594,7 @@ Plan PoolPlanner::plan(double now_ms)
 			std::size_t &i = victim[t];
 			while (i < vs.size() && vs[i].e->migrating)
 				i++;
-			if (i >= vs.size() || vs[i].score + cfg_.swap_margin >= x.score)
+			if (i >= vs.size() || vs[i].score * cfg_.swap_ratio + cfg_.swap_margin >= x.score)
 				continue;
 			Cand &vc = vs[i++];
 			std::size_t to = room_below(t);

@@ -45,8 +45,10 @@ struct PlannerConfig {
 	// demote_heat; in between an extent stays where it is.
 	double promote_heat = 4.0;
 	double demote_heat = 1.0;
-	// A hot extent displaces a colder one from a full tier only when hotter
-	// by this much.
+	// A hot extent displaces a colder one from a full tier only when its
+	// score exceeds swap_ratio x the victim's + swap_margin (the kernel's
+	// fallback policy: twice as hot, plus 2).
+	double swap_ratio = 2.0;
 	double swap_margin = 2.0;
 	// Rounds an extent stays put after a move the planner asked for.
 	std::uint32_t residency_rounds = 5;

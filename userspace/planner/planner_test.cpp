@@ -142,7 +142,7 @@ TEST(Planner, SwapsOnlyWhenHotterByMargin)
 	std::vector<dm_tier_heat_entry> h;
 	for (int i = 0; i < 9; i++)
 		h.push_back(he(100 + i, 0, 3));
-	h.push_back(he(1, 2, 4));  // 4 < 3 + margin 2: no swap, tier 1 instead
+	h.push_back(he(1, 2, 8));  // 8 = 3 x 2 + 2, not above: no swap, tier 1 instead
 	h.push_back(he(2, 2, 30)); // swaps with a tier-0 extent
 	p.on_heat(heat(1, h), 0);
 	Plan pl = p.plan(0);
@@ -542,4 +542,27 @@ TEST(Planner, LstmModelsSavedAndWarmStarted)
 		std::remove(a.model_path(1).c_str());
 	}
 	rmdir(dir.c_str());
+}
+
+TEST(Planner, SwapNeedsRatioAndMargin)
+{
+	for (auto [cand, swaps] : {std::pair{21, false}, std::pair{23, true}}) {
+		PoolPlanner p("tank", cfg());
+		p.update_pool(pool3(10, 9, 1000, 1000)); // tier 0 at target, tier 1 full
+		p.update_volume(volinfo(1), 0);
+		std::vector<dm_tier_heat_entry> h;
+		for (int i = 0; i < 9; i++)
+			h.push_back(he(100 + i, 0, std::uint8_t(10 + i))); // coldest: 10
+		h.push_back(he(1, 2, std::uint8_t(cand)));		    // needs > 10 x 2 + 2
+		p.on_heat(heat(1, h), 0);
+		Plan pl = p.plan(0);
+		EXPECT_EQ(extents_of(pl.migrate, 0) == std::set<std::uint64_t>{1}, swaps) << cand;
+		if (swaps) {
+			ASSERT_EQ(pl.migrate.size(), 2u);
+			// Tier 1 is full: the victim takes the candidate's place on tier 2.
+			EXPECT_EQ(extents_of(pl.migrate, 2), (std::set<std::uint64_t>{100}));
+		} else {
+			EXPECT_TRUE(pl.migrate.empty()) << cand;
+		}
+	}
 }
