@@ -424,6 +424,22 @@ u64 __dmt_commit_begin_frees(struct dmt_pool *pool)
 	return n;
 }
 
+/*
+ * Extents freed since the last commit (a discard, a delete, a migration's
+ * source) stay allocated until a commit completes.  When an allocation
+ * finds no room, commit now if that would release any.  Returns true if
+ * it did (the caller tries again).  Caller holds md_lock.
+ */
+bool __dmt_commit_for_room(struct dmt_pool *pool)
+{
+	unsigned int i;
+
+	for (i = 0; i < pool->nr_tiers; i++)
+		if (pool->tiers[i].freeing)
+			return !dmt_md_commit(pool);
+	return false;
+}
+
 void __dmt_commit_end_frees(struct dmt_pool *pool)
 {
 	unsigned int i;

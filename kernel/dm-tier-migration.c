@@ -226,9 +226,10 @@ static void __dmt_mig_finish(struct dmt_pool *pool, struct dmt_migration *m)
 
 /*
  * Pick the best startable request, check it and reserve its destination.
- * Returns a migration marked MIGRATING, or NULL.
+ * Returns a migration marked MIGRATING, or NULL.  *wants_room: a request
+ * waits for extents that only a commit will release.
  */
-static struct dmt_migration *__dmt_mig_next(struct dmt_pool *pool)
+static struct dmt_migration *__dmt_mig_next(struct dmt_pool *pool, bool *wants_room)
 {
 	struct dmt_mig_req *best = NULL;
 	unsigned int i, bi = 0, bc = 0;
@@ -252,8 +253,7 @@ static struct dmt_migration *__dmt_mig_next(struct dmt_pool *pool)
 			if (__dmt_mig_frees_tier(pool, q->tier))
 				continue;	/* room is on its way */
 			if (pool->tiers[q->tier].freeing) {
-				/* Freed, reusable after a commit: ask for one. */
-				pool->mig_need_commit = true;
+				*wants_room = true;
 				continue;
 			}
 			__dmt_mig_dequeue(pool, i--);
@@ -304,7 +304,7 @@ static void dmt_mig_worker(struct work_struct *ws)
 	struct llist_node *done;
 	LIST_HEAD(started);
 	unsigned int limit, fg;
-	bool throttled = false, committed = false;
+	bool throttled = false, wants_room = false, committed = false;
 
 	done = llist_del_all(&pool->mig_done);
 
@@ -315,7 +315,6 @@ static void dmt_mig_worker(struct work_struct *ws)
 	/* Yield to foreground I/O: one copy at a time while it is deep. */
 	fg = atomic_read(&pool->inflight[0]) + atomic_read(&pool->inflight[1]);
 	limit = pool->yield_depth && fg > pool->yield_depth ? 1 : pool->max_migrations;
-	pool->mig_need_commit = false;
 again:
 	while (pool->queue_len && READ_ONCE(pool->mode) == DMT_MODE_RW) {
 		if (pool->mig_in_flight >= limit) {
@@ -326,7 +325,7 @@ again:
 			throttled = true;
 			break;
 		}
-		m = __dmt_mig_next(pool);
+		m = __dmt_mig_next(pool, &wants_room);
 		if (!m)
 			break;
 		list_add_tail(&m->start, &started);
@@ -334,11 +333,12 @@ again:
 	/*
 	 * A request waits for room that extents freed by earlier moves (a
 	 * swap's demotion) will give once committed: commit now rather than
-	 * at the next periodic commit, and try again.
+	 * at the next periodic commit, and try again (once).
 	 */
-	if (pool->mig_need_commit && !committed && !throttled && list_empty(&started)) {
+	if (wants_room && !committed && !throttled && list_empty(&started)) {
 		committed = true;
-		if (!dmt_md_commit(pool))
+		wants_room = false;
+		if (__dmt_commit_for_room(pool))
 			goto again;
 	}
 	if (throttled)

@@ -144,6 +144,8 @@ static blk_status_t pool_provision(struct dmt_pool *pool, struct bio *bio,
 	if (r)
 		return r == -ENOMEM ? BLK_STS_RESOURCE : BLK_STS_IOERR;
 	r = __dmt_alloc(pool, vol, ve, &tier, &pe);
+	if (r == -ENOSPC && __dmt_commit_for_room(pool))
+		r = __dmt_alloc(pool, vol, ve, &tier, &pe);
 	if (r) {
 		if (!pool->out_of_space)
 			DMWARN("%s: out of space on every tier",

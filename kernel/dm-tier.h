@@ -314,7 +314,6 @@ struct dmt_pool {
 	struct list_head mig_free;
 	struct llist_head mig_done;	/* copied, not yet switched */
 	unsigned int mig_in_flight;
-	bool mig_need_commit;		/* a request waits for committed frees */
 	struct dmt_migration mig_slots[DMT_MAX_MIGRATIONS];
 	unsigned int max_migrations;
 	unsigned int bandwidth_mbps;	/* 0: unlimited */
@@ -441,6 +440,7 @@ void __dmt_map_remove(struct dmt_pool *pool, struct dmt_volume *vol,
 void __dmt_unreserve(struct dmt_pool *pool, unsigned int tier, dmt_pext_t pe);
 u64 __dmt_commit_begin_frees(struct dmt_pool *pool);
 void __dmt_commit_end_frees(struct dmt_pool *pool);
+bool __dmt_commit_for_room(struct dmt_pool *pool);
 int dmt_tier_alloc_maps(struct dmt_tier *t);
 void dmt_tier_free_maps(struct dmt_tier *t);
 int dmt_rmap_load_block(struct dmt_pool *pool, unsigned int tier, u64 blk,

@@ -5,10 +5,12 @@
 # with ENOSPC, the pool status says out_of_space, the pool stays rw, and
 # other volumes' data (and the full volume's written part) still verify;
 # mapped extents can still be overwritten.  After deleting a volume and
-# committing, the space is usable again.
+# committing, the space is usable again.  On the full pool, an extent
+# discarded a moment ago is room for the next first write: the pool
+# commits to release it (the periodic commit is a minute away).
 . "$LAB_PROJECT/tests/lib/lab.sh"
 # Issue-3 behaviour only: no background migration moving extents around.
-POOL_FEATURES="1 no_fallback"
+POOL_FEATURES="3 no_fallback commit_interval_ms 60000"
 
 dmtier_load
 pool_create_std pool 2048 8 8
@@ -61,6 +63,14 @@ dd if=/tmp/pat.b of=/dev/mapper/pool-2 bs=1M oflag=direct seek=$free skip=$free 
 head -c $(((free + 4) * MiB)) /tmp/pat.b >/tmp/pat.bhead
 pat_check /dev/mapper/pool-2 0 bhead || fail "volume 2 does not read back after reuse"
 (($(pool_field pool used_sum) == total)) || fail "pool should be full again: $(dmsetup status pool)"
+
+must blkdiscard -o 0 -l $MiB /dev/mapper/pool-2
+pat_make c $MiB
+pat_write /dev/mapper/pool-2 $(((free + 4) * MiB)) c ||
+	fail "a first write right after a discard on a full pool failed: $(dmsetup status pool)"
+pat_check /dev/mapper/pool-2 $(((free + 4) * MiB)) c || fail "the write into the discarded extent's room does not read back"
+zero_check /dev/mapper/pool-2 0 $MiB || fail "the discarded extent does not read zeros"
+(($(pool_field pool used_sum) == total)) || fail "pool should be full again after the discard and write: $(dmsetup status pool)"
 
 must dmsetup remove pool-2
 must dmsetup remove pool
