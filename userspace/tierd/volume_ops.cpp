@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tierd/volume_ops.h"
 
+#include <algorithm>
 #include <cerrno>
 #include <sstream>
 
@@ -171,19 +172,24 @@ Result<ActiveVolume> VolumeOps::create(const std::string &pool, VolumeSpec spec)
 	return ActiveVolume{spec.name, spec.id, spec.size / 512};
 }
 
-Status VolumeOps::remove(const std::string &pool, std::uint32_t id)
+Result<std::string> VolumeOps::existing_volume(const std::string &pool, std::uint32_t id)
 {
 	auto dev = pool_dev(pool);
 	if (!dev)
-		return std::move(dev).take_error();
+		return dev;
 	auto have = ids(pool);
 	if (!have)
 		return std::move(have).take_error();
-	bool found = false;
-	for (auto x : *have)
-		found |= x == id;
-	if (!found)
+	if (std::find(have->begin(), have->end(), id) == have->end())
 		return make_error("no volume " + std::to_string(id) + " in pool " + pool, ENOENT);
+	return dev;
+}
+
+Status VolumeOps::remove(const std::string &pool, std::uint32_t id)
+{
+	auto dev = existing_volume(pool, id);
+	if (!dev)
+		return std::move(dev).take_error();
 	auto v = find(pool, id);
 	if (!v)
 		return std::move(v).take_error();
@@ -210,17 +216,9 @@ Status VolumeOps::change(const std::string &pool, std::uint32_t id, const Volume
 	if (!c.model.empty())
 		if (Status s = check_model(c.model); !s)
 			return s;
-	auto dev = pool_dev(pool);
+	auto dev = existing_volume(pool, id);
 	if (!dev)
 		return std::move(dev).take_error();
-	auto have = ids(pool);
-	if (!have)
-		return std::move(have).take_error();
-	bool found = false;
-	for (auto x : *have)
-		found |= x == id;
-	if (!found)
-		return make_error("no volume " + std::to_string(id) + " in pool " + pool, ENOENT);
 	std::optional<ActiveVolume> active;
 	if (c.size) {
 		if (*c.size == 0 || *c.size % 512)

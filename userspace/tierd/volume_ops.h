@@ -94,6 +94,8 @@ public:
 
 private:
 	Result<std::string> pool_dev(const std::string &pool);
+	// The pool's device, once volume @id is known to exist in it (ENOENT).
+	Result<std::string> existing_volume(const std::string &pool, std::uint32_t id);
 	DmOps &dm_;
 };
 
