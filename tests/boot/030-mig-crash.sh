@@ -115,11 +115,17 @@ if [ "${1:-}" = guest ]; then
 		mig_idle pool
 		(($(pool_field pool mig_done) == 60)) || fail "60 moves expected: $(dmsetup status pool)"
 		info "moved, not committed: $(dmsetup status pool | cut -d' ' -f4-)"
-		# Volume 2 takes every free extent; the sources of the moves are
-		# not free until a commit.
-		dd if=/dev/urandom of=/dev/mapper/pool-2 bs=$K oflag=direct status=none 2>/dev/null
+		# Volume 2 takes every free extent, no more: the sources of the
+		# moves are not free until a commit (a write beyond would make the
+		# pool commit to release them, which this crash must not see).
+		free=$(($(pool_field pool total_sum) - $(pool_field pool used_sum)))
+		((free > 0)) || fail "no free extent left for volume 2: $(dmsetup status pool)"
+		dd if=/dev/urandom of=/dev/mapper/pool-2 bs=$K count=$free oflag=direct status=none ||
+			fail "volume 2 could not take the $free free extents: $(dmsetup status pool)"
 		info "volume 2 got $(vol_mapped pool-2 sum) extents: $(dmsetup status pool | cut -d' ' -f4-)"
-		(($(vol_mapped pool-2 sum) > 0)) || fail "volume 2 got no extent"
+		(($(vol_mapped pool-2 sum) == free)) || fail "volume 2 maps $(vol_mapped pool-2 sum) extents, want $free"
+		(($(pool_field pool used_sum) == $(pool_field pool total_sum))) ||
+			fail "free extents left after volume 2 took $free: $(dmsetup status pool)"
 		check_data "before the crash"
 		(($(pool_stat pool commits) == commits)) ||
 			fail "a commit happened after the flush (this boot took over commit_interval_ms?): $(pool_msg pool stats)"
