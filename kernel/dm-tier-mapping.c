@@ -152,6 +152,8 @@ int dmt_rmap_fill_block(struct dmt_pool *pool, unsigned int tier, u64 blk,
 		fe = dmt_lookup(vol, ve);
 		if (!dmt_fe_mapped(fe) || dmt_fe_tier(fe) != tier || from_pext(dmt_fe_pext(fe)) != p)
 			goto bad;
+		if (fe & DMT_FE_UNWRITTEN)
+			continue;	/* free on disk until its first write is done */
 		out[i] = cpu_to_le64(dmt_rmap_pack(vol->id, from_vext(ve), !!(fe & DMT_FE_PINNED)));
 	}
 	return 0;
@@ -325,9 +327,40 @@ void __dmt_map_insert(struct dmt_pool *pool, struct dmt_volume *vol,
 	__dmt_md_dirty_rmap(pool, tier, pe);
 	/* pool->dirty before the mapping: see the REQ_FUA test in tier_map(). */
 	smp_wmb();
-	WRITE_ONCE(*dmt_fe_slot(vol, ve), dmt_fe_make(tier, pe));
+	/* Unwritten (committed as free) until __dmt_map_written(). */
+	WRITE_ONCE(*dmt_fe_slot(vol, ve), dmt_fe_make(tier, pe) | DMT_FE_UNWRITTEN);
 	vol->mapped[tier]++;
 	pool->allocations++;
+}
+
+/*
+ * The first write to a newly mapped extent completed: with @ok the extent
+ * becomes a normal mapping (the next commit records it); after a failed
+ * write it is unmapped again and, never having been committed as mapped,
+ * free at once.
+ */
+void __dmt_map_written(struct dmt_pool *pool, struct dmt_volume *vol,
+		       dmt_vext_t ve, bool ok)
+{
+	u64 *slot = dmt_fe_slot(vol, ve), fe = READ_ONCE(*slot);
+	unsigned int tier = dmt_fe_tier(fe);
+	dmt_pext_t pe = dmt_fe_pext(fe);
+	struct dmt_tier *t = &pool->tiers[tier];
+
+	if (WARN_ON_ONCE(!(fe & DMT_FE_UNWRITTEN)))
+		return;
+	__dmt_md_dirty_rmap(pool, tier, pe);
+	if (ok) {
+		/* pool->dirty before the mapping: see tier_map(). */
+		smp_wmb();
+		dmt_fe_update(slot, DMT_FE_UNWRITTEN, 0);
+		return;
+	}
+	WRITE_ONCE(*slot, 0);
+	dmt_rent_set(t, pe, NULL, ve);
+	__clear_bit(from_pext(pe), t->alloc);
+	t->used--;
+	vol->mapped[tier]--;
 }
 
 /* Release a reserved extent that was never mapped (zeroing failed). */

@@ -247,8 +247,8 @@ static struct dmt_migration *__dmt_mig_next(struct dmt_pool *pool, bool *wants_r
 			__dmt_mig_dequeue(pool, i--);
 			continue;
 		}
-		if (fe & DMT_FE_MIGRATING)
-			continue;
+		if (fe & (DMT_FE_MIGRATING | DMT_FE_UNWRITTEN))
+			continue;	/* busy: try again later */
 		if (pool->tiers[q->tier].used >= pool->tiers[q->tier].nr_extents) {
 			if (__dmt_mig_frees_tier(pool, q->tier))
 				continue;	/* room is on its way */

@@ -271,7 +271,8 @@ static void __dmt_policy_scan(struct dmt_pool *pool, struct dmt_cands *hot,
 				if (!dmt_fe_mapped(fe))
 					continue;
 				if (!enabled ||
-				    fe & (DMT_FE_PINNED | DMT_FE_MIGRATING | DMT_FE_RECENT))
+				    fe & (DMT_FE_PINNED | DMT_FE_MIGRATING | DMT_FE_RECENT |
+					   DMT_FE_UNWRITTEN))
 					continue;
 				tier = dmt_fe_tier(fe);
 				score = dmt_fe_heat(fe, now, NULL, NULL);

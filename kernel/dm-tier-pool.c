@@ -196,10 +196,10 @@ static void pool_discard(struct dmt_pool *pool, struct bio *bio, struct dmt_bio 
 
 /*
  * A write or discard touching an extent that is being copied waits for the
- * copy to finish (it is then replayed against the new location).
+ * copy to finish (it is then replayed against the new location); one
+ * touching an extent whose first write is in flight waits for that write.
  */
-static bool pool_hold_if_migrating(struct dmt_pool *pool, struct bio *bio,
-				   struct dmt_bio *pb)
+static bool pool_hold(struct dmt_pool *pool, struct bio *bio, struct dmt_bio *pb)
 {
 	sector_t s = pb->vsector, end = s + max(bio_sectors(bio), 1U);
 
@@ -207,12 +207,58 @@ static bool pool_hold_if_migrating(struct dmt_pool *pool, struct bio *bio,
 		return false;
 	for (; s < end; s = round_up(s + 1, pool->extent_sectors)) {
 		dmt_vext_t ve = to_vext(s >> pool->extent_shift);
+		u64 fe = dmt_lookup(pb->vol, ve);
 
-		if (dmt_lookup(pb->vol, ve) & DMT_FE_MIGRATING &&
-		    __dmt_mig_hold(pool, pb->vol, ve, bio))
+		if (fe & DMT_FE_MIGRATING && __dmt_mig_hold(pool, pb->vol, ve, bio))
 			return true;
+		if (fe & DMT_FE_UNWRITTEN && !pb->first) {
+			bio_list_add(&pool->unwritten_held, bio);
+			return true;
+		}
 	}
 	return false;
+}
+
+/*
+ * Called from tier_end_io() when the first write of a new extent is done:
+ * the worker records the extent as written (or unmaps it after an error)
+ * and only then completes the bio.
+ */
+void dmt_pool_first_write_done(struct dmt_pool *pool, struct bio *bio)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&pool->lock, flags);
+	bio_list_add(&pool->written, bio);
+	spin_unlock_irqrestore(&pool->lock, flags);
+	queue_work(pool->wq, &pool->worker);
+}
+
+/*
+ * First writes that completed: their extents become committable; the
+ * writes they held go back to @bios.  Returns true if one was a REQ_FUA
+ * write (its mapping must be committed before it completes).
+ */
+static bool __pool_first_writes_done(struct dmt_pool *pool, struct bio_list *written,
+				     struct bio_list *bios)
+{
+	struct bio *bio;
+	bool fua = false;
+
+	if (bio_list_empty(written))
+		return false;
+	bio_list_for_each(bio, written) {
+		struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
+
+		__dmt_map_written(pool, pb->vol, to_vext(pb->vsector >> pool->extent_shift),
+				  !bio->bi_status);
+		pb->first = false;
+		if (!bio->bi_status && bio->bi_opf & REQ_FUA)
+			fua = true;
+	}
+	bio_list_merge_head(bios, &pool->unwritten_held);
+	bio_list_init(&pool->unwritten_held);
+	return fua;
 }
 
 static int pool_flush_tiers(struct dmt_pool *pool)
@@ -228,9 +274,10 @@ static int pool_flush_tiers(struct dmt_pool *pool)
 static void pool_worker(struct work_struct *ws)
 {
 	struct dmt_pool *pool = container_of(ws, struct dmt_pool, worker);
-	struct bio_list bios, flushes, after_commit, submit;
+	struct bio_list bios, flushes, after_commit, submit, written;
 	struct bio *bio;
 	blk_status_t st;
+	bool written_fua;
 	int r;
 
 	bio_list_init(&flushes);
@@ -240,11 +287,14 @@ static void pool_worker(struct work_struct *ws)
 	spin_lock_irq(&pool->lock);
 	bios = pool->deferred;
 	bio_list_init(&pool->deferred);
+	written = pool->written;
+	bio_list_init(&pool->written);
 	spin_unlock_irq(&pool->lock);
-	if (bio_list_empty(&bios))
+	if (bio_list_empty(&bios) && bio_list_empty(&written))
 		return;
 
 	mutex_lock(&pool->md_lock);
+	written_fua = __pool_first_writes_done(pool, &written, &bios);
 	while ((bio = bio_list_pop(&bios))) {
 		struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 		u64 fe;
@@ -253,7 +303,7 @@ static void pool_worker(struct work_struct *ws)
 			bio_list_add(&flushes, bio);
 			continue;
 		}
-		if (pool_hold_if_migrating(pool, bio, pb))
+		if (pool_hold(pool, bio, pb))
 			continue;
 		if (bio_op(bio) == REQ_OP_DISCARD) {
 			pool_discard(pool, bio, pb);
@@ -261,8 +311,9 @@ static void pool_worker(struct work_struct *ws)
 			continue;
 		}
 		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
-		if (!dmt_fe_mapped(fe)) {
+		if (!dmt_fe_mapped(fe) || (fe & DMT_FE_UNWRITTEN && !pb->first)) {
 			if (bio_data_dir(bio) == READ) {
+				/* Nothing acknowledged is there yet. */
 				zero_fill_bio(bio);
 				bio_endio(bio);
 				continue;
@@ -273,15 +324,16 @@ static void pool_worker(struct work_struct *ws)
 				bio_endio(bio);
 				continue;
 			}
+			pb->first = true;
 		}
-		if (bio->bi_opf & REQ_FUA)
+		if (bio->bi_opf & REQ_FUA && !pb->first)
 			bio_list_add(&after_commit, bio);
 		else
 			bio_list_add(&submit, bio);
 	}
 
 	r = 0;
-	if (!bio_list_empty(&flushes) || !bio_list_empty(&after_commit)) {
+	if (!bio_list_empty(&flushes) || !bio_list_empty(&after_commit) || written_fua) {
 		/*
 		 * In read-only mode pending changes can no longer be made
 		 * durable: flushes must fail rather than claim they are.
@@ -293,18 +345,24 @@ static void pool_worker(struct work_struct *ws)
 	}
 	mutex_unlock(&pool->md_lock);
 
+	while ((bio = bio_list_pop(&written))) {
+		if (r && bio->bi_opf & REQ_FUA)
+			bio->bi_status = BLK_STS_IOERR;
+		bio_endio(bio);
+	}
 	bio_list_merge(&submit, &after_commit);
 	while ((bio = bio_list_pop(&submit))) {
 		struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 		u64 fe;
 
-		if (r && (bio->bi_opf & REQ_FUA)) {
+		if (r && (bio->bi_opf & REQ_FUA) && !pb->first) {
 			bio_io_error(bio);
 			continue;
 		}
 		dmt_io_enter(pool, pb);
 		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
 		if (!dmt_fe_mapped(fe) || READ_ONCE(pool->frozen) ||
+		    (fe & DMT_FE_UNWRITTEN && !pb->first) ||
 		    (fe & DMT_FE_MIGRATING && op_is_write(bio_op(bio)))) {
 			/* Discarded or being moved meanwhile: start over. */
 			dmt_io_exit(pool, pb);
@@ -397,6 +455,8 @@ static struct dmt_pool *pool_create(struct mapped_device *pool_md,
 	mutex_init(&pool->md_lock);
 	INIT_LIST_HEAD(&pool->volumes);
 	bio_list_init(&pool->deferred);
+	bio_list_init(&pool->written);
+	bio_list_init(&pool->unwritten_held);
 	init_waitqueue_head(&pool->drain_wait);
 	INIT_WORK(&pool->worker, pool_worker);
 	INIT_DELAYED_WORK(&pool->commit_work, pool_commit_worker);

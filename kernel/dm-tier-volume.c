@@ -154,6 +154,7 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 
 	pb->vol = tc->vol;
 	pb->epoch = -1;
+	pb->first = false;
 	pb->vsector = dm_target_offset(ti, bio->bi_iter.bi_sector);
 
 	if (unlikely(READ_ONCE(pool->mode) == DMT_MODE_FAIL))
@@ -171,7 +172,11 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 	}
 	slot = dmt_lookup_slot(tc->vol, to_vext(pb->vsector >> pool->extent_shift));
 	fe = slot ? READ_ONCE(*slot) : 0;
-	if (!dmt_fe_mapped(fe)) {
+	if (!dmt_fe_mapped(fe) || fe & DMT_FE_UNWRITTEN) {
+		/*
+		 * Unmapped, or its first write is in flight: nothing
+		 * acknowledged is there, reads return zeros.
+		 */
 		dmt_io_exit(pool, pb);
 		dmt_heat_account(pool, tc->vol, bio, NULL);
 		if (bio_data_dir(bio) == READ) {
@@ -205,8 +210,14 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 static int tier_end_io(struct dm_target *ti, struct bio *bio, blk_status_t *err)
 {
 	struct tier_c *tc = ti->private;
+	struct dmt_bio *pb = dm_per_bio_data(bio, sizeof(*pb));
 
-	dmt_io_exit(tc->pool, dm_per_bio_data(bio, sizeof(struct dmt_bio)));
+	dmt_io_exit(tc->pool, pb);
+	if (unlikely(pb->first)) {
+		/* Completed by the worker once the extent is marked written. */
+		dmt_pool_first_write_done(tc->pool, bio);
+		return DM_ENDIO_INCOMPLETE;
+	}
 	return DM_ENDIO_DONE;
 }
 

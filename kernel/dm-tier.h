@@ -47,7 +47,11 @@ static inline u64 from_pext(dmt_pext_t e) { return e.p; }
  * Forward map entry, 8 bytes per virtual extent:
  *   [63]     mapped
  *   [62:60]  tier
- *   [59:28]  physical extent
+ *   [59:29]  physical extent
+ *   [28]     unwritten: newly allocated, its first write still in flight;
+ *            reads return zeros, other writes and discards are held, and
+ *            commits record the extent as free (so after a crash it never
+ *            shows an earlier owner's data where the write did not land)
  *   [27]     migrating: writes are held until the move completes
  *   [26]     pinned: never moved automatically
  *   [25]     prefetched, not accessed since
@@ -59,9 +63,10 @@ static inline u64 from_pext(dmt_pext_t e) { return e.p; }
  */
 #define DMT_FE_MAPPED (1ULL << 63)
 #define DMT_FE_TIER_SHIFT 60
-#define DMT_FE_PEXT_SHIFT 28
-#define DMT_FE_PEXT_MASK 0xffffffffULL
+#define DMT_FE_PEXT_SHIFT 29
+#define DMT_FE_PEXT_MASK 0x7fffffffULL
 #define DMT_MAX_PEXT DMT_FE_PEXT_MASK
+#define DMT_FE_UNWRITTEN (1ULL << 28)
 #define DMT_FE_MIGRATING (1ULL << 27)
 #define DMT_FE_PINNED (1ULL << 26)
 #define DMT_FE_PREFETCHED (1ULL << 25)
@@ -289,6 +294,8 @@ struct dmt_pool {
 	struct delayed_work commit_work;
 	unsigned long commit_interval;	/* jiffies */
 	struct bio_list deferred;	/* under lock */
+	struct bio_list written;	/* first writes done (under lock) */
+	struct bio_list unwritten_held;	/* waiting for a first write (md_lock) */
 
 	/*
 	 * I/O remapped to a physical extent counts in inflight[io_epoch]; a
@@ -357,6 +364,7 @@ struct dmt_bio {
 	struct dmt_volume *vol;
 	sector_t vsector;		/* target-relative start */
 	int epoch;			/* -1: not counted */
+	bool first;			/* the first write of a new extent */
 };
 
 static inline void dmt_io_enter(struct dmt_pool *pool, struct dmt_bio *pb)
@@ -383,6 +391,7 @@ void dm_tier_pool_unregister(void);
 struct dmt_pool *dmt_pool_get(struct mapped_device *pool_md);
 void dmt_pool_put(struct dmt_pool *pool);
 void dmt_pool_defer_bio(struct dmt_pool *pool, struct bio *bio);
+void dmt_pool_first_write_done(struct dmt_pool *pool, struct bio *bio);
 void dmt_pool_error(struct dmt_pool *pool, const char *op, int r);
 void dmt_pool_drain_io(struct dmt_pool *pool);
 struct dmt_volume *dmt_pool_find_volume(struct dmt_pool *pool, u32 id);
@@ -438,6 +447,8 @@ void __dmt_map_insert(struct dmt_pool *pool, struct dmt_volume *vol,
 void __dmt_map_remove(struct dmt_pool *pool, struct dmt_volume *vol,
 		      dmt_vext_t ve);
 void __dmt_unreserve(struct dmt_pool *pool, unsigned int tier, dmt_pext_t pe);
+void __dmt_map_written(struct dmt_pool *pool, struct dmt_volume *vol,
+		       dmt_vext_t ve, bool ok);
 u64 __dmt_commit_begin_frees(struct dmt_pool *pool);
 void __dmt_commit_end_frees(struct dmt_pool *pool);
 bool __dmt_commit_for_room(struct dmt_pool *pool);
