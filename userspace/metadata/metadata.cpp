@@ -182,7 +182,7 @@ Result<Block> load_block(const Device &dev, Pool &pool, uint64_t slot0, uint32_t
 
 } // namespace
 
-Result<Pool> load(const Device &dev, std::vector<Problem> &problems)
+Result<Pool> load(const Device &dev, std::vector<Problem> &problems, bool reverse_maps)
 {
 	Pool pool;
 	pool.dev_blocks = dev.blocks();
@@ -240,6 +240,10 @@ Result<Pool> load(const Device &dev, std::vector<Problem> &problems)
 		if (tier.area_blocks != (tier.nr_extents + DMT_RMAP_PER_BLOCK - 1) / DMT_RMAP_PER_BLOCK)
 			return make_error("tier " + std::to_string(t) + ": reverse-map size disagrees with its extents",
 					  EINVAL);
+		if (!reverse_maps) {
+			pool.tiers.push_back(std::move(tier));
+			continue;
+		}
 		tier.rmap.resize(tier.nr_extents);
 		tier.cur_slot.resize(tier.area_blocks);
 		for (uint64_t j = 0; j < tier.area_blocks; j++) {
@@ -316,6 +320,23 @@ std::string check_tier_label(const Pool &pool, const Device &dev, unsigned index
 			return t == index ? "" : dev.path() + ": is tier " + std::to_string(t) +
 							 ", not tier " + std::to_string(index) + " (wrong order)";
 	return dev.path() + ": labelled by this pool but not one of its current tiers";
+}
+
+Status write_tier_label(Device &dev, const Pool &pool, unsigned index)
+{
+	if (index >= pool.tiers.size())
+		return make_error("no tier " + std::to_string(index), EINVAL);
+	std::vector<uint8_t> b(DMT_BLOCK_SIZE, 0);
+	auto *label = reinterpret_cast<dmt_tier_label *>(b.data());
+	label->type = DMT_BT_LABEL;
+	label->magic = DMT_LABEL_MAGIC;
+	memcpy(label->uuid, pool.sb.uuid, 16);
+	memcpy(label->tier_uuid, pool.tiers[index].uuid.data(), 16);
+	label->tier = index;
+	label->version = DMT_FORMAT_VERSION;
+	label->extent_sectors = pool.sb.extent_sectors;
+	label->csum = block_csum(label, sizeof(*label));
+	return dev.write(0, 1, b.data());
 }
 
 std::vector<std::string> repair(Pool &pool)

@@ -74,8 +74,10 @@ struct Pool {
 uint32_t block_csum(const void *block, size_t len);
 
 // Read the pool the way the kernel would activate it.  A block with no
-// valid copy is reported in @problems and read as empty.
-Result<Pool> load(const Device &dev, std::vector<Problem> &problems);
+// valid copy is reported in @problems and read as empty.  Without
+// @reverse_maps only the superblock and the volume records are read (the
+// tiers' rmap vectors stay empty): what activation checks need, cheaply.
+Result<Pool> load(const Device &dev, std::vector<Problem> &problems, bool reverse_maps = true);
 
 // Consistency of the loaded mappings and records.
 std::vector<Problem> check(const Pool &pool);
@@ -83,6 +85,9 @@ std::vector<Problem> check(const Pool &pool);
 // Check that @dev is tier @index of @pool (its label names the pool and the
 // tier's UUID).  Returns an empty string when it is.
 std::string check_tier_label(const Pool &pool, const Device &dev, unsigned index);
+// Write tier @index's label to @dev as the kernel does when it formats a
+// pool (for tests and tools).
+Status write_tier_label(Device &dev, const Pool &pool, unsigned index);
 
 // Drop what check() reports as repairable: entries naming unknown volumes,
 // second mappings of a virtual extent, invalid volume records.  Returns
