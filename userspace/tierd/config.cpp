@@ -9,91 +9,13 @@
 
 #include <toml++/toml.h>
 
+#include "tierd/toml_fields.h"
+
 namespace dmtier::tierd {
 
 namespace {
 
-struct Ctx {
-	const std::string &file;
-	std::string err;
-
-	std::string where(const toml::node &n) const
-	{
-		const auto &b = n.source().begin;
-		if (b.line)
-			return file + ":" + std::to_string(b.line) + ": ";
-		return file + ": ";
-	}
-	bool fail(const toml::node &n, const std::string &msg)
-	{
-		if (err.empty())
-			err = where(n) + msg;
-		return false;
-	}
-};
-
-bool check_keys(Ctx &c, const toml::table &t, const std::string &section, const std::set<std::string> &known)
-{
-	for (const auto &[k, v] : t) {
-		if (!known.count(std::string(k.str()))) {
-			std::string keys;
-			for (const auto &x : known)
-				keys += (keys.empty() ? "" : ", ") + x;
-			return c.fail(v, "unknown key '" + std::string(k.str()) + "' in " + section + " (known: " + keys + ")");
-		}
-	}
-	return true;
-}
-
-template <typename T>
-bool get_num(Ctx &c, const toml::table &t, const char *sec, const char *key, T *out, double lo, double hi)
-{
-	const toml::node *n = t.get(key);
-	if (!n)
-		return true;
-	double v;
-	if (auto i = n->value_exact<std::int64_t>())
-		v = double(*i);
-	else if (auto d = n->value_exact<double>())
-		v = *d;
-	else
-		return c.fail(*n, std::string(sec) + "." + key + " must be a number");
-	if (v < lo || v > hi) {
-		std::ostringstream o;
-		o << sec << "." << key << " = " << v << " is out of range [" << lo << ", " << hi << "]";
-		return c.fail(*n, o.str());
-	}
-	if constexpr (std::is_integral_v<T>) {
-		if (v != double(std::int64_t(v)))
-			return c.fail(*n, std::string(sec) + "." + key + " must be an integer");
-	}
-	*out = T(v);
-	return true;
-}
-
-bool get_str(Ctx &c, const toml::table &t, const char *sec, const char *key, std::string *out)
-{
-	const toml::node *n = t.get(key);
-	if (!n)
-		return true;
-	auto s = n->value_exact<std::string>();
-	if (!s)
-		return c.fail(*n, std::string(sec) + "." + key + " must be a string");
-	*out = *s;
-	return true;
-}
-
-bool get_bool(Ctx &c, const toml::table &t, const char *sec, const char *key, bool *out)
-{
-	const toml::node *n = t.get(key);
-	if (!n)
-		return true;
-	auto b = n->value_exact<bool>();
-	if (!b)
-		return c.fail(*n, std::string(sec) + "." + key + " must be true or false");
-	*out = *b;
-	return true;
-}
+using namespace dmtier::toml_fields;
 
 bool parse_daemon(Ctx &c, const toml::table &t, Config &cfg)
 {
@@ -164,15 +86,10 @@ bool parse_tier(Ctx &c, const toml::table &t, std::size_t i, planner::TierCost &
 Result<Config> parse_config(const std::string &text, const std::string &name)
 {
 	Config cfg;
-	toml::table root;
-	try {
-		root = toml::parse(text, name);
-	} catch (const toml::parse_error &e) {
-		const auto &b = e.source().begin;
-		return make_error(name + ":" + std::to_string(b.line) + ":" + std::to_string(b.column) + ": " +
-					  std::string(e.description()),
-				  EINVAL);
-	}
+	auto parsed = toml_fields::parse(text, name);
+	if (!parsed)
+		return std::move(parsed).take_error();
+	const toml::table &root = *parsed;
 	Ctx c{name, {}};
 	bool ok = check_keys(c, root, "the top level", {"daemon", "planner", "tier"});
 	if (ok && root.get("daemon")) {
