@@ -23,6 +23,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "boot/boot.h"
 #include "dmctl/dm.h"
 #include "dmctl/tier_status.h"
 
@@ -47,7 +48,7 @@ struct Args {
 
 // Options that take a value; everything else starting with -- is a flag.
 const std::vector<std::string> kValued = {"--metadata", "--extent-size", "--feature", "--name",
-					  "--policy", "--model", "--label"};
+					  "--policy", "--model", "--label", "--config-dir", "--wait"};
 
 Args parse(int argc, char **argv, int from)
 {
@@ -198,13 +199,11 @@ int pool_up(const Args &a, bool create)
 	if (!create && *blank)
 		return die(meta + " is blank: this would format a new pool; use 'tierctl pool create'");
 	uint64_t total = 0;
-	std::string tiers;
 	for (size_t i = 1; i < a.pos.size(); i++) {
 		auto s = device_sectors(a.pos[i]);
 		if (!s)
 			return die("tier " + std::to_string(i - 1) + ": " + s.error());
 		total += *s;
-		tiers += " " + a.pos[i];
 	}
 	std::vector<std::string> feats;
 	for (auto [it, end] = a.opt.equal_range("--feature"); it != end; ++it) {
@@ -216,11 +215,8 @@ int pool_up(const Args &a, bool create)
 			feats.push_back(it->second.substr(eq + 1));
 		}
 	}
-	std::string params = meta + " " + std::to_string(es >> 9) + " " + std::to_string(a.pos.size() - 1) +
-			     tiers + " " + std::to_string(feats.size());
-	for (auto &f : feats)
-		params += " " + f;
-	if (auto st = dm::create(name, {0, total, "tier-pool", params}); !st)
+	std::vector<std::string> tier_devs(a.pos.begin() + 1, a.pos.end());
+	if (auto st = dm::create(name, boot::pool_target(meta, es >> 9, tier_devs, feats, total)); !st)
 		return die(st.error() + " (dmesg | tail says why: wrong order, foreign or missing tier...)");
 	if (!g_json)
 		printf("pool %s %s: %zu tiers, %llu MiB\n", name.c_str(), create ? "created" : "activated",
@@ -473,6 +469,36 @@ int status_all()
 	return 0;
 }
 
+// ------------------------------------------------------ boot activation
+
+// tierctl boot activate|deactivate|check [--config-dir DIR] [--wait S]
+int boot_cmd(const std::string &what, const Args &a)
+{
+	if (!a.pos.empty())
+		return die("usage: tierctl boot " + what + " [--config-dir DIR]" + (what == "activate" ? " [--wait SECONDS]" : ""), 2);
+	std::string dir = opt(a, "--config-dir", boot::kDefaultConfigDir);
+	boot::Options o;
+	if (a.opt.count("--wait")) {
+		uint32_t w;
+		if (!parse_u32(opt(a, "--wait"), w) || w > 3600)
+			return die("--wait takes seconds, 0 to 3600", 2);
+		o.wait_s = w;
+	}
+	auto cfg = boot::load_config(dir);
+	if (!cfg)
+		return die(cfg.error() + "; nothing changed");
+	o.out = [](const std::string &s) { printf("%s\n", s.c_str()); fflush(stdout); };
+	o.err = [](const std::string &s) { fprintf(stderr, "tierctl: %s\n", s.c_str()); };
+	if (cfg->pools.empty()) {
+		printf("no pools described in %s/%s\n", dir.c_str(), boot::kPoolsSubdir);
+		return 0;
+	}
+	tierd::RealDm dm;
+	unsigned failed = what == "activate" ? boot::activate(dm, *cfg, o) :
+			  what == "deactivate" ? boot::deactivate(dm, *cfg, o) : boot::check(dm, *cfg, o);
+	return failed ? 1 : 0;
+}
+
 void usage(FILE *f)
 {
 	fprintf(f,
@@ -498,6 +524,10 @@ void usage(FILE *f)
 		"  pin POOL ID BEGIN END TIER\n"
 		"  unpin POOL ID BEGIN END\n"
 		"  status\n"
+		"Boot activation (pools described in DIR/pools.d/*.toml, DIR default /etc/dm-tier):\n"
+		"  boot activate [--config-dir DIR] [--wait SECONDS]\n"
+		"  boot deactivate [--config-dir DIR]\n"
+		"  boot check [--config-dir DIR]\n"
 		"\n"
 		"Devices are best given by stable paths (/dev/disk/by-id/...), tiers fastest\n"
 		"first.  SIZE takes K, M, G, T (binary).  Exit status: 0 done, 1 failed, 2 usage.\n");
@@ -525,7 +555,7 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	std::string cmd = argv[i++];
-	if ((cmd == "pool" || cmd == "volume" || cmd == "tier") && i < argc)
+	if ((cmd == "pool" || cmd == "volume" || cmd == "tier" || cmd == "boot") && i < argc)
 		cmd += std::string(" ") + argv[i++];
 	Args a = parse(argc, argv, i);
 	if (a.flag.count("--help")) {
@@ -555,6 +585,8 @@ int main(int argc, char **argv)
 		return volume_list(a);
 	if (cmd == "status")
 		return status_all();
+	if (cmd == "boot activate" || cmd == "boot deactivate" || cmd == "boot check")
+		return boot_cmd(cmd.substr(5), a);
 	if (auto it = kMsgCmds.find(cmd); it != kMsgCmds.end()) {
 		if (a.pos.size() != it->second.args)
 			return die(std::string("usage: tierctl ") + it->second.usage, 2);
