@@ -102,6 +102,8 @@ dmtier_unload() {
 # (irqmode=2: timer) and an optional bandwidth cap.  Prints the device path.
 # LAB_TIER_MEMORY=0 makes a disk that keeps no data (writes are dropped,
 # reads return whatever): for measurements that need size, not content.
+# LAB_TIER_IRQMODE=0 completes I/O at submission (no latency, no timer):
+# for measurements of CPU cost alone.
 lab_tier() {
 	local name=$1 size=$2 nsec=$3 mbps=${4:-0} d
 	[ -d /sys/kernel/config/nullb ] || modprobe null_blk nr_devices=0 ||
@@ -111,7 +113,7 @@ lab_tier() {
 	mkdir "$d" || fail "cannot create null_blk $name"
 	echo "$size" >"$d/size"
 	echo "${LAB_TIER_MEMORY:-1}" >"$d/memory_backed"
-	echo 2 >"$d/irqmode"
+	echo "${LAB_TIER_IRQMODE:-2}" >"$d/irqmode"
 	echo "$nsec" >"$d/completion_nsec"
 	echo 1024 >"$d/hw_queue_depth"
 	echo 1 >"$d/discard"
