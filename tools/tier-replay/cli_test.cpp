@@ -79,6 +79,9 @@ TEST_F(ReplayCli, BadInputExits2AndChangesNothing)
 	expect_bad("--allow-writes --format msr " + dir_.file("bad.csv") + " " + dev_, "bad.csv:2");
 	write_file(dir_.file("blocks.txt"), "hello\nworld\n");
 	expect_bad("--allow-writes " + dir_.file("blocks.txt") + " " + dev_, "blocks.txt");
+	expect_bad("--allow-writes " + dir_.file("") + " " + dev_, "Is a directory");
+	write_file(dir_.file("bad.gz"), std::string("\x1f\x8b\x08\x00garbage", 11));
+	expect_bad("--allow-writes " + dir_.file("bad.gz") + " " + dev_, "corrupt gzip data");
 	write_file(dir_.file("empty.csv"), "");
 	expect_bad(dir_.file("empty.csv") + " " + dev_, "empty.csv");
 	expect_bad("--allow-writes " + trace_ + " " + dir_.file("nodev"), "cannot open " + dir_.file("nodev"));
