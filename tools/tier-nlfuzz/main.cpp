@@ -494,7 +494,10 @@ int main(int argc, char **argv)
 		k.sent++;
 		bytes += b.b.size();
 		auto seq = reinterpret_cast<const nlmsghdr *>(b.b.data())->nlmsg_seq;
-		auto ans = s.raw(std::span(reinterpret_cast<const std::byte *>(b.b.data()), b.b.size()), seq, 5000);
+		// The kernel answers within microseconds; the long limit only
+		// keeps a starved lab VM (TCG on a busy host stalls for seconds)
+		// from looking like a lost answer.
+		auto ans = s.raw(std::span(reinterpret_cast<const std::byte *>(b.b.data()), b.b.size()), seq, 30000);
 		if ((sent & 1023) == 0)
 			s.drop_reports(); // this socket may have become a controller
 		if (sent && sent % 10000 == 0)
