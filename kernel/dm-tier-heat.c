@@ -35,23 +35,21 @@ void dmt_heat_account(struct dmt_pool *pool, struct dmt_volume *vol,
 	bool write = op_is_write(bio_op(bio));
 	unsigned int bytes = bio->bi_iter.bi_size;
 	sector_t start = bio->bi_iter.bi_sector;
-	struct dm_tier_profile *p;
 	u8 now = READ_ONCE(pool->heat_epoch);
 	u64 old, new = 0, prev;
 	bool hit;
 
-	p = get_cpu_ptr(vol->profile);
+	/* Single per-CPU operations: no preemption toggling on the map path. */
 	if (write) {
-		p->writes++;
-		p->write_bytes += bytes;
+		this_cpu_inc(vol->profile->writes);
+		this_cpu_add(vol->profile->write_bytes, bytes);
 	} else {
-		p->reads++;
-		p->read_bytes += bytes;
+		this_cpu_inc(vol->profile->reads);
+		this_cpu_add(vol->profile->read_bytes, bytes);
 	}
-	p->size_hist[dmt_size_bucket(bytes)]++;
+	this_cpu_inc(vol->profile->size_hist[dmt_size_bucket(bytes)]);
 	if (READ_ONCE(vol->last_end) == start)
-		p->sequential++;
-	put_cpu_ptr(vol->profile);
+		this_cpu_inc(vol->profile->sequential);
 	WRITE_ONCE(vol->last_end, start + bio_sectors(bio));
 
 	if (!slot) {
