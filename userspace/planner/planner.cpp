@@ -96,26 +96,58 @@ void PoolPlanner::load_heat(std::uint32_t volume, const std::vector<dm_tier_heat
 		e.flags = h.flags;
 		e.migrating = h.flags & DM_TIER_HEAT_MIGRATING;
 		e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
-		e.heat = std::max<double>(h.reads + h.writes, decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms));
+		double heat = observed_heat(v, h);
+		e.heat = std::max(heat, decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms));
 		e.heat_ms = now_ms;
+		// The kernel's counts are its decayed history: one report's worth
+		// of evidence.
+		e.hot_reports = heat >= cfg_.promote_heat ? 1 : 0;
+		e.report_epoch = 0;
 		// Every listed extent is mapped: the write frontier is past it.
 		v.write_frontier = std::max<std::uint64_t>(v.write_frontier, h.extent + 1);
 		v.have_frontier = true;
 	}
 }
 
+double PoolPlanner::observed_heat(const VolumeState &v, const dm_tier_heat_entry &h) const
+{
+	return double(h.reads) + double(h.writes) * (1.0 - v.seq_share);
+}
+
+bool PoolPlanner::sustained(const ExtentState &e) const
+{
+	if (!cfg_.promote_reports)
+		return true;
+	// Hot in enough consecutive reports, the last one of the latest epoch
+	// (or the one before: the planner may run between a volume's report
+	// and another's).
+	return e.hot_reports >= cfg_.promote_reports && (!epoch_ || e.report_epoch + 1 >= epoch_);
+}
+
 void PoolPlanner::on_heat(const nl::HeatReport &r, double now_ms)
 {
 	VolumeState &v = vol(r.volume);
+	epoch_ = std::max(epoch_, r.epoch);
 	for (const auto &h : r.heat) {
 		ExtentState &e = v.extents[h.extent];
 		double before = v.score(e, now_ms, cfg_.half_life_ms, cfg_.predicted_weight);
-		double heat = h.reads + h.writes;
+		double heat = observed_heat(v, h);
 		if (heat >= cfg_.promote_heat && h.tier != 0 && !(h.flags & DM_TIER_HEAT_PINNED)) {
 			v.round_hot++;
 			if (before < cfg_.promote_heat)
 				v.round_surprise++;
 		}
+		// Evidence: consecutive epochs hot.  A report of a later epoch
+		// than the next one means the extent went untouched in between.
+		// (Reports without an epoch count as consecutive.)
+		bool next = !r.epoch || !e.report_epoch || r.epoch == e.report_epoch + 1 || r.epoch == e.report_epoch;
+		if (heat < cfg_.promote_heat)
+			e.hot_reports = 0;
+		else if (r.epoch && r.epoch == e.report_epoch)
+			; // the same epoch again (a report split in parts)
+		else
+			e.hot_reports = next ? e.hot_reports + 1 : 1;
+		e.report_epoch = r.epoch;
 		// The kernel's count halves every policy round; ours decays with
 		// half_life_ms: keep whichever remembers more.
 		e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
@@ -146,6 +178,15 @@ void PoolPlanner::on_profile(const nl::ProfileReport &r, double now_ms)
 	}
 	v.prefetch.hits = p.prefetch_hits;
 	v.prefetch.misses = p.prefetch_misses;
+	{
+		// Sequential share of the last interval (of everything before
+		// the first profile).
+		std::uint64_t ios = p.reads + p.writes, old = o.reads + o.writes;
+		std::uint64_t dios = ios >= old ? ios - old : ios;
+		std::uint64_t dseq = p.sequential >= o.sequential ? p.sequential - o.sequential : p.sequential;
+		if (dios)
+			v.seq_share = std::min(1.0, double(dseq) / double(dios));
+	}
 	v.profile = p;
 	v.profile_ms = now_ms;
 
@@ -431,11 +472,17 @@ Plan PoolPlanner::plan(double now_ms)
 	std::uint32_t budget = cfg_.budget_per_round;
 
 	// Re-tiering: a volume whose hot extents came unforecast.
+	// It lasts until the surprising extents have the evidence a promotion
+	// needs (promote_reports rounds).
 	for (auto &[id, v] : vols_) {
-		v.retier = v.round_hot >= cfg_.retier_min_hot &&
-			   double(v.round_surprise) > cfg_.retier_deviation * double(v.round_hot);
-		if (v.retier) {
+		if (v.round_hot >= cfg_.retier_min_hot &&
+		    double(v.round_surprise) > cfg_.retier_deviation * double(v.round_hot)) {
 			v.retier_events++;
+			v.retier_rounds = std::max<std::uint32_t>(1, cfg_.promote_reports);
+		}
+		v.retier = v.retier_rounds > 0;
+		if (v.retier) {
+			v.retier_rounds--;
 			plan.retier_volumes++;
 		}
 		v.round_hot = v.round_surprise = 0;
@@ -565,7 +612,7 @@ Plan PoolPlanner::plan(double now_ms)
 	std::vector<Cand> hot;
 	for (std::size_t t = 1; t < nt; t++)
 		for (auto &x : on_tier[t])
-			if (!x.e->migrating && x.score >= cfg_.promote_heat)
+			if (!x.e->migrating && x.score >= cfg_.promote_heat && sustained(*x.e))
 				hot.push_back(x);
 	std::sort(hot.begin(), hot.end(), [](const Cand &a, const Cand &b) {
 		if (a.retier != b.retier)
@@ -580,8 +627,9 @@ Plan PoolPlanner::plan(double now_ms)
 			break;
 		// Tiers faster than x's, fastest first: move in if there is room,
 		// else swap with that tier's coldest movable extent when x is
-		// hotter by the ratio and margin (the victim goes to the next tier down with
-		// room, or to x's tier).
+		// hotter by the ratio and margin, or by the margin alone in
+		// swap_sustained_rounds consecutive rounds (the victim goes to the
+		// next tier down with room, or to x's tier).
 		std::size_t from = x.e->tier;
 		for (std::size_t t = 0; t < from; t++) {
 			if (used[t] + 1 <= cap[t]) {
@@ -594,8 +642,23 @@ Plan PoolPlanner::plan(double now_ms)
 			std::size_t &i = victim[t];
 			while (i < vs.size() && vs[i].e->migrating)
 				i++;
-			if (i >= vs.size() || vs[i].score * cfg_.swap_ratio + cfg_.swap_margin >= x.score)
+			if (i >= vs.size() || vs[i].score + cfg_.swap_margin >= x.score)
 				continue;
+			if (vs[i].score * cfg_.swap_ratio + cfg_.swap_margin >= x.score) {
+				// Leads by the margin only: count the rounds (of a
+				// lead into this tier).
+				ExtentState &xe = *x.e;
+				if (xe.lead_round != std::int64_t(round_)) {
+					bool again = xe.lead_round == std::int64_t(round_) - 1 && xe.lead_tier == t;
+					xe.lead_rounds = again ? xe.lead_rounds + 1 : 1;
+					xe.lead_round = std::int64_t(round_);
+					xe.lead_tier = std::uint8_t(t);
+				}
+				if (xe.lead_tier != t)
+					continue;
+				if (!cfg_.swap_sustained_rounds || xe.lead_rounds < cfg_.swap_sustained_rounds)
+					continue;
+			}
 			Cand &vc = vs[i++];
 			std::size_t to = room_below(t);
 			if (to >= nt || to > from)

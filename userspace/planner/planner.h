@@ -50,8 +50,17 @@ struct PlannerConfig {
 	// fallback policy: twice as hot, plus 2).
 	double swap_ratio = 2.0;
 	double swap_margin = 2.0;
+	// Sustained evidence corrects what the ratio keeps: a candidate
+	// hotter than the victim by swap_margin alone in this many consecutive
+	// rounds swaps too (0: never).  The residency guard and the margin
+	// keep a swapped pair from trading places back.
+	std::uint32_t swap_sustained_rounds = 5;
 	// Rounds an extent stays put after a move the planner asked for.
 	std::uint32_t residency_rounds = 5;
+	// Evidence: an extent is promoted only once its observed heat reached
+	// promote_heat in this many consecutive heat reports (kernel epochs),
+	// so a one-epoch burst (a scan, a sequential fill) moves nothing.
+	std::uint32_t promote_reports = 2;
 	// Fraction of each tier the planner fills (the rest is room for first
 	// writes and prefetches).
 	double fill_target = 0.9;
@@ -115,6 +124,15 @@ struct ExtentState {
 	double pred = 0;	      // decayed predicted mass at heat_ms
 	double heat_ms = 0;
 	std::int64_t moved_round = -1000000; // round of our last move
+	// Consecutive heat reports (epochs) with observed heat >= promote_heat,
+	// and the epoch of the last report that listed this extent.
+	std::uint32_t hot_reports = 0;
+	std::uint32_t report_epoch = 0;
+	// Consecutive rounds (up to lead_round) this extent led a swap victim
+	// by the margin without reaching the ratio.
+	std::uint32_t lead_rounds = 0;
+	std::int64_t lead_round = -1;
+	std::uint8_t lead_tier = 0;
 };
 
 struct PrefetchEntry {
@@ -136,6 +154,11 @@ public:
 	dm_tier_profile profile{};	  // last cumulative counters
 	double iops = 0;		  // from the last two profiles
 	double read_ratio = 0;
+	// Share of the I/Os between the last two profiles that were
+	// sequential (started where the previous ended): writes weigh that
+	// much less in heat, as sequentially written data (a fill, a log, a
+	// backup) is rarely read back soon.
+	double seq_share = 0;
 	std::unordered_map<std::uint64_t, ExtentState> extents;
 	// Prefetch queue by extent; ordered_queue() sorts it: predicted access
 	// time, then probability (descending).
@@ -151,6 +174,7 @@ public:
 	// Forecast tracking for re-tiering.
 	std::uint32_t round_hot = 0, round_surprise = 0;
 	bool retier = false;
+	std::uint32_t retier_rounds = 0; // rounds of re-tiering left
 	std::uint64_t retier_events = 0;
 	// Predictor and its accuracy (top-depth hit of the next transition).
 	std::unique_ptr<predictor::Predictor> predictor;
@@ -230,12 +254,15 @@ private:
 	void adapt_prefetch(VolumeState &v);
 	void enqueue(VolumeState &v, const predictor::Prediction &p, double now_ms, double now_ns_to_ms);
 	std::uint8_t hint_tier(const VolumeState &v) const;
+	double observed_heat(const VolumeState &v, const dm_tier_heat_entry &h) const;
+	bool sustained(const ExtentState &e) const;
 
 	std::string pool_;
 	PlannerConfig cfg_;
 	PoolInfo info_;
 	std::map<std::uint32_t, VolumeState> vols_;
 	std::uint64_t round_ = 0;
+	std::uint32_t epoch_ = 0; // the latest kernel epoch of a heat report
 	bool resend_hints_ = false;
 	std::string model_dir_;
 };

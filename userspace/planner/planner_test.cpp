@@ -71,6 +71,19 @@ std::set<std::uint64_t> extents_of(const std::vector<dm_tier_extent_cmd> &c, std
 	return s;
 }
 
+// Heat reports of n consecutive kernel epochs: the planner promotes an
+// extent only once it was hot in promote_reports (2) consecutive reports.
+std::uint32_t g_epoch = 100;
+void report(PoolPlanner &p, std::uint32_t vol, const std::vector<dm_tier_heat_entry> &h, double now_ms,
+	    std::uint32_t n = 2)
+{
+	for (std::uint32_t i = 0; i < n; i++) {
+		HeatReport r = heat(vol, h);
+		r.epoch = ++g_epoch;
+		p.on_heat(r, now_ms);
+	}
+}
+
 PlannerConfig cfg()
 {
 	PlannerConfig c;
@@ -86,7 +99,7 @@ TEST(Planner, PromotesHotNotLukewarmOrCold)
 	PoolPlanner p("tank", cfg());
 	p.update_pool(pool3(100, 10));
 	p.update_volume(volinfo(1), 0);
-	p.on_heat(heat(1, {he(5, 2, 20), he(6, 2, 3), he(7, 2, 0), he(8, 1, 9)}), 0);
+	report(p, 1, {he(5, 2, 20), he(6, 2, 3), he(7, 2, 0), he(8, 1, 9)}, 0);
 	Plan pl = p.plan(0);
 	EXPECT_EQ(extents_of(pl.migrate), (std::set<std::uint64_t>{5, 8}));
 	for (const auto &c : pl.migrate)
@@ -105,7 +118,7 @@ TEST(Planner, BudgetTakesHottestFirst)
 	std::vector<dm_tier_heat_entry> h;
 	for (int i = 0; i < 100; i++)
 		h.push_back(he(i, 2, std::uint8_t(10 + i)));
-	p.on_heat(heat(1, h), 0);
+	report(p, 1, h, 0);
 	Plan pl = p.plan(0);
 	ASSERT_EQ(pl.migrate.size(), 10u);
 	for (const auto &m : pl.migrate)
@@ -126,7 +139,7 @@ TEST(Planner, RespectsTierCapacityAndFillTarget)
 	std::vector<dm_tier_heat_entry> h;
 	for (int i = 0; i < 20; i++)
 		h.push_back(he(i, 2, 50));
-	p.on_heat(heat(1, h), 0);
+	report(p, 1, h, 0);
 	Plan pl = p.plan(0);
 	EXPECT_EQ(extents_of(pl.migrate, 0).size(), 3u);
 	// The rest go to tier 1, the next fastest with room.
@@ -144,7 +157,7 @@ TEST(Planner, SwapsOnlyWhenHotterByMargin)
 		h.push_back(he(100 + i, 0, 3));
 	h.push_back(he(1, 2, 8));  // 8 = 3 x 2 + 2, not above: no swap, tier 1 instead
 	h.push_back(he(2, 2, 30)); // swaps with a tier-0 extent
-	p.on_heat(heat(1, h), 0);
+	report(p, 1, h, 0);
 	Plan pl = p.plan(0);
 	ASSERT_EQ(pl.migrate.size(), 3u);
 	EXPECT_EQ(extents_of(pl.migrate, 0), (std::set<std::uint64_t>{2}));
@@ -168,7 +181,7 @@ TEST(Planner, HysteresisAndResidency)
 	EXPECT_TRUE(p.plan(0).migrate.empty());
 
 	// A hot extent is promoted ...
-	p.on_heat(heat(1, {he(3, 2, 40)}), 0);
+	report(p, 1, {he(3, 2, 40)}, 0);
 	Plan pl = p.plan(0);
 	ASSERT_EQ(pl.migrate.size(), 1u);
 	MigrationDoneReport done;
@@ -214,9 +227,14 @@ TEST(Planner, HeatDecaysWithTime)
 	// 8 halves to 2 after two half-lives (2 s): no longer hot.
 	EXPECT_TRUE(p.plan(2000).migrate.empty());
 	// A report with a lower kernel count does not forget our memory: 8
-	// decayed over one half-life (4) beats the kernel's 1.
-	p.on_heat(heat(1, {he(2, 2, 8)}), 2000);
-	p.on_heat(heat(1, {he(2, 2, 1)}), 3000);
+	// decayed over one half-life (4) beats the kernel's 1 ...
+	report(p, 1, {he(2, 2, 8)}, 2000);
+	report(p, 1, {he(2, 2, 1)}, 3000, 1);
+	EXPECT_NEAR(p.volume(1)->extents[2].heat, 4.0, 1e-9);
+	// ... but a promotion needs current evidence: the kernel's count fell
+	// below promote_heat in the latest epoch.
+	EXPECT_TRUE(p.plan(3000).migrate.empty());
+	report(p, 1, {he(2, 2, 5)}, 3000);
 	Plan pl = p.plan(3000);
 	ASSERT_EQ(pl.migrate.size(), 1u);
 	EXPECT_EQ(pl.migrate[0].extent, 2u);
@@ -390,19 +408,37 @@ TEST(Planner, RetieringPrioritisesSurprisedVolume)
 	p.update_volume(volinfo(2), 0);
 	// Volume 1 was known hot (forecast right), volume 2's hot set is new.
 	std::vector<dm_tier_heat_entry> h1, h2;
-	for (int i = 0; i < 8; i++) {
+	for (int i = 0; i < 16; i++)
 		h1.push_back(he(i, 2, 200));
+	for (int i = 0; i < 8; i++)
 		h2.push_back(he(i, 2, 20));
-	}
-	p.on_heat(heat(1, h1), 0);
-	p.plan(0); // volume 1's first report was a surprise too: counted and reset
-	p.on_heat(heat(1, h1), 0); // now expected: no surprise
-	p.on_heat(heat(2, h2), 0);
+	// Volume 1's first report was a surprise too: re-tiered while its
+	// extents gather evidence (two rounds), 4 of them promoted.
+	report(p, 1, h1, 0, 1);
+	EXPECT_EQ(p.plan(0).retier_volumes, 1u);
+	report(p, 1, h1, 0, 1);
+	EXPECT_EQ(p.plan(0).migrate.size(), 4u);
+	// Now expected: no surprise.  Volume 2's first report is one: it is
+	// re-tiered, but its extents are not promoted on one report.
+	std::uint32_t e = ++g_epoch;
+	HeatReport r1 = heat(1, h1), r2 = heat(2, h2);
+	r1.epoch = r2.epoch = e;
+	p.on_heat(r1, 0);
+	p.on_heat(r2, 0);
 	Plan pl = p.plan(0);
 	EXPECT_EQ(pl.retier_volumes, 1u);
 	EXPECT_EQ(p.volume(2)->retier_events, 1u);
+	for (const auto &m : pl.migrate)
+		EXPECT_EQ(m.volume, 1u);
+	// The next epoch: volume 2 has the evidence and still comes first,
+	// despite volume 1 being hotter.
+	r1.epoch = r2.epoch = ++g_epoch;
+	p.on_heat(r1, 0);
+	p.on_heat(r2, 0);
+	pl = p.plan(0);
+	EXPECT_EQ(pl.retier_volumes, 1u);
+	EXPECT_EQ(p.volume(2)->retier_events, 1u);
 	ASSERT_EQ(pl.migrate.size(), 4u);
-	// Despite volume 1 being hotter, the round goes to volume 2.
 	for (const auto &m : pl.migrate)
 		EXPECT_EQ(m.volume, 2u);
 }
@@ -413,7 +449,7 @@ TEST(Planner, RunRoundSendsBatchesAndRecoversFromFailure)
 	FakeKernel k;
 	p.update_pool(pool3(100, 0));
 	p.update_volume(volinfo(1), 0);
-	p.on_heat(heat(1, {he(1, 2, 50), he(2, 2, 50)}), 0);
+	report(p, 1, {he(1, 2, 50), he(2, 2, 50)}, 0);
 	k.fail_errno = 16;
 	Plan pl = p.run_round(k, 0);
 	EXPECT_FALSE(pl.error.empty());
@@ -554,7 +590,7 @@ TEST(Planner, SwapNeedsRatioAndMargin)
 		for (int i = 0; i < 9; i++)
 			h.push_back(he(100 + i, 0, std::uint8_t(10 + i))); // coldest: 10
 		h.push_back(he(1, 2, std::uint8_t(cand)));		    // needs > 10 x 2 + 2
-		p.on_heat(heat(1, h), 0);
+		report(p, 1, h, 0);
 		Plan pl = p.plan(0);
 		EXPECT_EQ(extents_of(pl.migrate, 0) == std::set<std::uint64_t>{1}, swaps) << cand;
 		if (swaps) {
@@ -565,4 +601,101 @@ TEST(Planner, SwapNeedsRatioAndMargin)
 			EXPECT_TRUE(pl.migrate.empty()) << cand;
 		}
 	}
+}
+
+TEST(Planner, PromotesOnlyOnSustainedHeat)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	auto at = [&](std::uint32_t epoch, std::vector<dm_tier_heat_entry> h) {
+		HeatReport r = heat(1, std::move(h));
+		r.epoch = epoch;
+		p.on_heat(r, 0);
+	};
+	// One hot epoch (a burst: a scan, a fill) moves nothing ...
+	at(10, {he(1, 2, 50)});
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+	// ... nor does another after an epoch without access ...
+	at(12, {he(1, 2, 50)});
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+	// ... two consecutive ones do.
+	at(13, {he(1, 2, 50)});
+	Plan pl = p.plan(0);
+	ASSERT_EQ(pl.migrate.size(), 1u);
+	EXPECT_EQ(pl.migrate[0].extent, 1u);
+	// Evidence must be current: hot in epochs 20 and 21, then untouched
+	// while other extents are reported (epoch 23): not promoted.
+	at(20, {he(2, 2, 50)});
+	at(21, {he(2, 2, 50)});
+	at(23, {he(3, 2, 1)});
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+}
+
+TEST(Planner, SequentialWritesWeighLess)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	ProfileReport pr;
+	pr.volume = 1;
+	p.on_profile(pr, 0);
+	// A sequential fill: every I/O starts where the previous ended.
+	pr.profile.writes = 1000;
+	pr.profile.sequential = 1000;
+	p.on_profile(pr, 1000);
+	EXPECT_NEAR(p.volume(1)->seq_share, 1.0, 1e-9);
+	dm_tier_heat_entry w = he(1, 2, 0);
+	w.writes = 50;
+	report(p, 1, {w}, 1000);
+	EXPECT_TRUE(p.plan(1000).migrate.empty());
+	// Random writes count in full.
+	pr.profile.writes = 2000;
+	p.on_profile(pr, 2000);
+	EXPECT_NEAR(p.volume(1)->seq_share, 0.0, 1e-9);
+	report(p, 1, {w}, 2000);
+	Plan pl = p.plan(2000);
+	ASSERT_EQ(pl.migrate.size(), 1u);
+	EXPECT_EQ(pl.migrate[0].tier, 0u);
+}
+
+TEST(Planner, SustainedLeadSwapsWithoutPingPong)
+{
+	PlannerConfig c = cfg();
+	c.swap_sustained_rounds = 5;
+	c.residency_rounds = 3;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(10, 9, 1000, 1000)); // tier 0 at target, tier 1 full
+	p.update_volume(volinfo(1), 0);
+	std::map<std::uint64_t, std::uint8_t> tier;
+	for (int i = 0; i < 9; i++)
+		tier[100 + i] = 0; // heat 10 .. 18
+	tier[1] = 2;		   // heat 15: above 10 + 2, below 10 x 2 + 2
+	auto heats = [&] {
+		std::vector<dm_tier_heat_entry> h;
+		for (auto [x, t] : tier)
+			h.push_back(he(x, t, std::uint8_t(x == 1 ? 15 : 10 + (x - 100))));
+		return h;
+	};
+	int swapped_at = -1;
+	for (int round = 1; round <= 30; round++) {
+		report(p, 1, heats(), 0, 1);
+		Plan pl = p.plan(0);
+		if (pl.migrate.empty())
+			continue;
+		ASSERT_EQ(swapped_at, -1) << "a second swap in round " << round;
+		swapped_at = round;
+		ASSERT_EQ(pl.migrate.size(), 2u);
+		EXPECT_EQ(extents_of(pl.migrate, 0), (std::set<std::uint64_t>{1}));
+		EXPECT_EQ(extents_of(pl.migrate, 2), (std::set<std::uint64_t>{100}));
+		MigrationDoneReport done;
+		for (const auto &m : pl.migrate) {
+			done.migrations.push_back({m.extent, 1, tier[m.extent], std::uint8_t(m.tier), DM_TIER_MIG_OK});
+			tier[m.extent] = std::uint8_t(m.tier);
+		}
+		p.on_migrations(done);
+	}
+	// Evidence from round 2 (two reports), then a lead in 5 consecutive
+	// rounds; the demoted extent never comes back.
+	EXPECT_EQ(swapped_at, 6);
 }

@@ -35,7 +35,7 @@ bool parse_planner(Ctx &c, const toml::table &t, planner::PlannerConfig &p)
 	const char *s = "planner";
 	return check_keys(c, t, "[planner]",
 			  {"budget_per_round", "promote_heat", "demote_heat", "swap_ratio", "swap_margin", "residency_rounds",
-			   "fill_target", "half_life_ms", "predicted_weight", "prefetch_depth", "prefetch_depth_max",
+			   "promote_reports", "swap_sustained_rounds", "fill_target", "half_life_ms", "predicted_weight", "prefetch_depth", "prefetch_depth_max",
 			   "prefetch_threshold", "hit_ratio_high", "hit_ratio_low", "prefetch_ttl_ms", "hint_extents",
 			   "retier_deviation", "model", "lstm_background", "lstm_cpu_budget"}) &&
 	       get_num(c, t, s, "budget_per_round", &p.budget_per_round, 0, 100000) &&
@@ -44,6 +44,8 @@ bool parse_planner(Ctx &c, const toml::table &t, planner::PlannerConfig &p)
 	       get_num(c, t, s, "swap_ratio", &p.swap_ratio, 1, 1e6) &&
 	       get_num(c, t, s, "swap_margin", &p.swap_margin, 0, 1e6) &&
 	       get_num(c, t, s, "residency_rounds", &p.residency_rounds, 0, 100000) &&
+	       get_num(c, t, s, "promote_reports", &p.promote_reports, 0, 1000) &&
+	       get_num(c, t, s, "swap_sustained_rounds", &p.swap_sustained_rounds, 0, 100000) &&
 	       get_num(c, t, s, "fill_target", &p.fill_target, 0.01, 1) &&
 	       get_num(c, t, s, "half_life_ms", &p.half_life_ms, 1, 1e9) &&
 	       get_num(c, t, s, "predicted_weight", &p.predicted_weight, 0, 1e6) &&
