@@ -461,6 +461,19 @@ std::uint8_t PoolPlanner::hint_tier(const VolumeState &v) const
 	return std::uint8_t(want);
 }
 
+std::uint32_t PoolPlanner::policy_tier(const VolumeState &v) const
+{
+	// The kernel's own choice without a hint (__dmt_alloc): tier 0 for
+	// performance-optimized, the slowest for cost-optimized, the middle
+	// one otherwise.
+	std::size_t n = info_.tiers.size();
+	if (v.policy == "performance-optimized")
+		return 0;
+	if (v.policy == "cost-optimized")
+		return std::uint32_t(n - 1);
+	return std::uint32_t(n / 2);
+}
+
 void PoolPlanner::resend_hints() { resend_hints_ = true; }
 
 Plan PoolPlanner::plan(double now_ms)
@@ -682,6 +695,20 @@ Plan PoolPlanner::plan(double now_ms)
 		cmd.tier = hint_tier(v);
 		cmd.extent = begin;
 		cmd.end = end;
+		if (cmd.tier == policy_tier(v)) {
+			// The kernel allocates there anyway, by the volume's policy,
+			// which it knows first-hand: a hint would only pin a choice
+			// made on settings read up to rediscover_s ago (a policy
+			// changed since would be overridden).  Clear ours, if any.
+			if (!v.hint_sent || v.last_hint.tier == DM_TIER_TIER_NONE)
+				continue;
+			cmd.tier = DM_TIER_TIER_NONE;
+			cmd.extent = std::min<std::uint64_t>(begin, v.last_hint.extent);
+			cmd.end = std::max<std::uint64_t>(end, v.last_hint.end);
+			plan.hints.push_back(cmd);
+			v.last_hint = cmd;
+			continue;
+		}
 		if (!resend_hints_ && v.hint_sent && v.last_hint.extent == cmd.extent && v.last_hint.end == cmd.end &&
 		    v.last_hint.tier == cmd.tier)
 			continue;

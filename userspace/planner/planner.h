@@ -254,6 +254,7 @@ private:
 	void adapt_prefetch(VolumeState &v);
 	void enqueue(VolumeState &v, const predictor::Prediction &p, double now_ms, double now_ns_to_ms);
 	std::uint8_t hint_tier(const VolumeState &v) const;
+	std::uint32_t policy_tier(const VolumeState &v) const;
 	double observed_heat(const VolumeState &v, const dm_tier_heat_entry &h) const;
 	bool sustained(const ExtentState &e) const;
 

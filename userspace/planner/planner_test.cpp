@@ -365,30 +365,47 @@ TEST(Planner, AllocationHintsPastWriteFrontier)
 	p.update_pool(pool3(100, 0));
 	p.update_volume(volinfo(1, "cost-optimized"), 100);
 	p.update_volume(volinfo(2, "performance-optimized"), 20);
+	p.update_volume(volinfo(3), 100);
 	TransitionsReport t;
 	t.volume = 1;
 	for (int i = 0; i < 10; i++)
 		t.transitions.push_back({std::uint64_t(i), std::uint64_t(i), 131072, DM_TIER_TR_WRITE, 0, 0});
 	p.on_transitions(t, 0);
+	// Volume 3 (balanced) is read back: its new data should start fast.
+	ProfileReport pr;
+	pr.volume = 3;
+	p.on_profile(pr, 0);
+	pr.profile.reads = 900;
+	pr.profile.writes = 100;
+	p.on_profile(pr, 1000);
+	// Volumes 1 and 2 get no hint: the kernel allocates by their policy
+	// (the slowest tier, tier 0) anyway.
 	Plan pl = p.plan(0);
-	ASSERT_EQ(pl.hints.size(), 2u);
-	EXPECT_EQ(pl.hints[0].volume, 1u);
-	EXPECT_EQ(pl.hints[0].extent, 10u);
-	EXPECT_EQ(pl.hints[0].end, 26u);
-	EXPECT_EQ(pl.hints[0].tier, 2u); // cost-optimized: slowest
-	EXPECT_EQ(pl.hints[1].volume, 2u);
-	EXPECT_EQ(pl.hints[1].extent, 0u);
-	EXPECT_EQ(pl.hints[1].end, 16u);
-	EXPECT_EQ(pl.hints[1].tier, 0u);
+	ASSERT_EQ(pl.hints.size(), 1u);
+	EXPECT_EQ(pl.hints[0].volume, 3u);
+	EXPECT_EQ(pl.hints[0].extent, 0u);
+	EXPECT_EQ(pl.hints[0].end, 16u);
+	EXPECT_EQ(pl.hints[0].tier, 0u);
 	// Unchanged: not sent again, unless asked to (re-registration).
 	EXPECT_TRUE(p.plan(0).hints.empty());
 	p.resend_hints();
-	EXPECT_EQ(p.plan(0).hints.size(), 2u);
-	// A full tier 0: the performance volume's hint moves to the next tier.
+	EXPECT_EQ(p.plan(0).hints.size(), 1u);
+	// A full tier 0: the performance volume's hint moves to the next tier
+	// (the kernel would fill tier 0 to the last extent); volume 3's choice
+	// becomes the middle tier, its policy's: its hint is cleared.
 	p.update_pool(pool3(100, 95));
 	pl = p.plan(0);
-	ASSERT_EQ(pl.hints.size(), 1u);
+	ASSERT_EQ(pl.hints.size(), 2u);
+	EXPECT_EQ(pl.hints[0].volume, 2u);
 	EXPECT_EQ(pl.hints[0].tier, 1u);
+	EXPECT_EQ(pl.hints[1].volume, 3u);
+	EXPECT_EQ(pl.hints[1].tier, DM_TIER_TIER_NONE);
+	EXPECT_EQ(pl.hints[1].extent, 0u);
+	EXPECT_EQ(pl.hints[1].end, 16u);
+	// Volume 3 turns cost-optimized: nothing of ours to clear.
+	p.update_volume(volinfo(3, "cost-optimized"), 100);
+	for (const auto &h : p.plan(0).hints)
+		EXPECT_NE(h.volume, 3u);
 	// The frontier never passes the volume's end.
 	t.transitions.clear();
 	t.volume = 2;
