@@ -45,6 +45,8 @@ struct SimConfig {
 	// The policy the volume was created with (the benchmark sets
 	// cost-optimized right after the create).
 	std::string initial_policy = "balanced";
+	// Metadata commits (1 s): until one, a move's source counts as used.
+	std::uint32_t commit_rounds = 2;
 	// Moves the kernel completes per round (0: all).
 	std::uint32_t moves_per_round = 0;
 	// Reads per round from the latencies instead (queue depth 4).
@@ -76,7 +78,8 @@ struct Move {
 // The kernel side: extents, tiers, heat, the access sequence.
 class SimPool {
 public:
-	explicit SimPool(const SimConfig &c) : c_(c), ext_(c.extents), used_(c.tier_total.size(), 0)
+	explicit SimPool(const SimConfig &c)
+		: c_(c), ext_(c.extents), used_(c.tier_total.size(), 0), freeing_(c.tier_total.size(), 0)
 	{
 		// zipf over the volume's 4 KiB blocks; fio scatters the ranks over
 		// the file (a hash): a fixed random permutation here.
@@ -107,7 +110,7 @@ public:
 		p.extent_sectors = 256;
 		p.policy = "controller";
 		for (std::size_t t = 0; t < c_.tier_total.size(); t++)
-			p.tiers.push_back({std::uint32_t(t), used_[t], c_.tier_total[t]});
+			p.tiers.push_back({std::uint32_t(t), used_[t] + freeing_[t], c_.tier_total[t]});
 		return p;
 	}
 
@@ -246,6 +249,8 @@ public:
 	// Queued moves complete (the copies are fast next to a round).
 	std::vector<dm_tier_migration_event> complete_moves(std::int64_t round)
 	{
+		if (c_.commit_rounds && round % std::int64_t(c_.commit_rounds) == 0)
+			std::fill(freeing_.begin(), freeing_.end(), 0);
 		std::vector<dm_tier_migration_event> ev;
 		// The kernel's order: prefetches, then demotions, then
 		// promotions, each in queue order.
@@ -266,6 +271,7 @@ public:
 			d.flags = m.prefetch ? DM_TIER_MIG_PREFETCH : 0;
 			if (e.tier != m.to && used_[m.to] < c_.tier_total[m.to]) {
 				used_[e.tier]--;
+				freeing_[e.tier]++;
 				used_[m.to]++;
 				e.tier = m.to;
 				e.recent = round;
@@ -321,6 +327,9 @@ private:
 	SimConfig c_;
 	std::vector<SimExtent> ext_;
 	std::vector<std::uint64_t> used_;
+	// Sources of moves, free only after the next commit (every
+	// commit_rounds): GET_POOL counts them as used.
+	std::vector<std::uint64_t> freeing_;
 	std::vector<double> cdf_;
 	std::vector<std::uint64_t> block_of_rank_;
 	std::mt19937_64 rng_;
