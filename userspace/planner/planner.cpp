@@ -124,39 +124,62 @@ bool PoolPlanner::sustained(const ExtentState &e) const
 	return e.hot_reports >= cfg_.promote_reports && (!epoch_ || e.report_epoch + 1 >= epoch_);
 }
 
+void PoolPlanner::observe(VolumeState &v, ExtentState &e, double heat, std::uint32_t epoch, std::uint8_t tier,
+			  std::uint8_t flags, double now_ms)
+{
+	double before = v.score(e, now_ms, cfg_.half_life_ms, cfg_.predicted_weight);
+	if (heat >= cfg_.promote_heat && tier != 0 && !(flags & DM_TIER_HEAT_PINNED)) {
+		v.round_hot++;
+		if (before < cfg_.promote_heat)
+			v.round_surprise++;
+	}
+	// Evidence: consecutive epochs hot.  A report of a later epoch than
+	// the next one means the extent went untouched in between.  (Reports
+	// without an epoch count as consecutive.)
+	std::uint32_t last = e.report_epoch;
+	bool next = !epoch || !last || epoch <= last + 1;
+	if (heat < cfg_.promote_heat)
+		e.hot_reports = 0;
+	else if (epoch && epoch == last)
+		; // the same epoch again (a report split in parts)
+	else
+		e.hot_reports = next ? e.hot_reports + 1 : 1;
+	e.report_epoch = epoch;
+	// The kernel's count halves every policy round; ours decays with
+	// half_life_ms: keep whichever remembers more.
+	e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
+	e.heat = std::max(heat, decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms));
+	e.heat_ms = now_ms;
+	e.tier = tier;
+	e.flags = flags;
+	e.migrating = flags & DM_TIER_HEAT_MIGRATING;
+}
+
 void PoolPlanner::on_heat(const nl::HeatReport &r, double now_ms)
 {
 	VolumeState &v = vol(r.volume);
 	epoch_ = std::max(epoch_, r.epoch);
 	for (const auto &h : r.heat) {
 		ExtentState &e = v.extents[h.extent];
-		double before = v.score(e, now_ms, cfg_.half_life_ms, cfg_.predicted_weight);
-		double heat = observed_heat(v, h);
-		if (heat >= cfg_.promote_heat && h.tier != 0 && !(h.flags & DM_TIER_HEAT_PINNED)) {
-			v.round_hot++;
-			if (before < cfg_.promote_heat)
-				v.round_surprise++;
-		}
-		// Evidence: consecutive epochs hot.  A report of a later epoch
-		// than the next one means the extent went untouched in between.
-		// (Reports without an epoch count as consecutive.)
-		bool next = !r.epoch || !e.report_epoch || r.epoch == e.report_epoch + 1 || r.epoch == e.report_epoch;
-		if (heat < cfg_.promote_heat)
-			e.hot_reports = 0;
-		else if (r.epoch && r.epoch == e.report_epoch)
-			; // the same epoch again (a report split in parts)
-		else
-			e.hot_reports = next ? e.hot_reports + 1 : 1;
-		e.report_epoch = r.epoch;
-		// The kernel's count halves every policy round; ours decays with
-		// half_life_ms: keep whichever remembers more.
-		e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
-		e.heat = std::max(heat, decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms));
-		e.heat_ms = now_ms;
-		e.tier = h.tier;
-		e.flags = h.flags;
-		e.migrating = h.flags & DM_TIER_HEAT_MIGRATING;
+		observe(v, e, observed_heat(v, h), r.epoch, h.tier, h.flags, now_ms);
+		e.tr_heat = 0;
 	}
+	// The kernel lists the extents whose heat epoch is the one that just
+	// ended: an extent accessed again after the epoch turned and before
+	// the report was built carries the new epoch and is missing -- the
+	// hottest ones most often.  Their transitions since the last report
+	// stand in for the kernel's count (a lower bound: repeated accesses
+	// collapse into one transition).
+	for (std::uint64_t x : v.tr_touched) {
+		auto it = v.extents.find(x);
+		if (it == v.extents.end() || it->second.tr_heat <= 0)
+			continue;
+		ExtentState &e = it->second;
+		if (e.tier != kTierUnknown)
+			observe(v, e, e.tr_heat, r.epoch, e.tier, e.flags, now_ms);
+		e.tr_heat = 0;
+	}
+	v.tr_touched.clear();
 }
 
 void PoolPlanner::on_profile(const nl::ProfileReport &r, double now_ms)
@@ -350,6 +373,9 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 			auto &e = v.extents[t.extent];
 			if (!e.migrating)
 				e.tier = t.tier;
+			if (e.tr_heat <= 0)
+				v.tr_touched.push_back(t.extent);
+			e.tr_heat += (t.flags & DM_TIER_TR_WRITE) ? 1.0 - v.seq_share : 1.0;
 			fast_accesses++;
 			if (t.tier == 0)
 				fast_hits++;

@@ -128,6 +128,9 @@ struct ExtentState {
 	// and the epoch of the last report that listed this extent.
 	std::uint32_t hot_reports = 0;
 	std::uint32_t report_epoch = 0;
+	// Accesses seen as transitions since the volume's last heat report
+	// (writes weighed like in heat).
+	double tr_heat = 0;
 	// Consecutive rounds (up to lead_round) this extent led a swap victim
 	// by the margin without reaching the ratio.
 	std::uint32_t lead_rounds = 0;
@@ -160,6 +163,7 @@ public:
 	// backup) is rarely read back soon.
 	double seq_share = 0;
 	std::unordered_map<std::uint64_t, ExtentState> extents;
+	std::vector<std::uint64_t> tr_touched; // extents with tr_heat > 0
 	// Prefetch queue by extent; ordered_queue() sorts it: predicted access
 	// time, then probability (descending).
 	std::unordered_map<std::uint64_t, PrefetchEntry> queue;
@@ -256,6 +260,8 @@ private:
 	std::uint8_t hint_tier(const VolumeState &v) const;
 	std::uint32_t policy_tier(const VolumeState &v) const;
 	double observed_heat(const VolumeState &v, const dm_tier_heat_entry &h) const;
+	void observe(VolumeState &v, ExtentState &e, double heat, std::uint32_t epoch, std::uint8_t tier,
+		     std::uint8_t flags, double now_ms);
 	bool sustained(const ExtentState &e) const;
 
 	std::string pool_;

@@ -45,6 +45,10 @@ struct SimConfig {
 	// The policy the volume was created with (the benchmark sets
 	// cost-optimized right after the create).
 	std::string initial_policy = "balanced";
+	// Share of a round's reads between the turn of the epoch and the
+	// building of the heat report (the policy worker's own work and its
+	// waits for md_lock in between).
+	double report_window = 0.05;
 	// Metadata commits (1 s): until one, a move's source counts as used.
 	std::uint32_t commit_rounds = 2;
 	// Moves the kernel completes per round (0: all).
@@ -225,14 +229,20 @@ public:
 					  (c_.overhead_us + (e.tier == 0 ? 10 : e.tier == 1 ? 100 : 4000));
 			n = std::uint32_t(4 * c_.round_ms * 1000 / lat_us);
 		}
-		for (std::uint32_t i = 0; i < n; i++) {
-			double u = double(rng_() >> 11) * 0x1.0p-53;
-			std::uint64_t rank = std::uint64_t(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
-			rank = std::min<std::uint64_t>(rank, cdf_.size() - 1);
-			std::uint64_t block = block_of_rank_[rank];
-			pos_ = block * 4096;
-			access(block / c_.blocks_per_extent, false, 4096);
-		}
+		n -= std::min(n, carry_);
+		carry_ = 0;
+		for (std::uint32_t i = 0; i < n; i++)
+			read_one();
+	}
+
+	void read_one()
+	{
+		double u = double(rng_() >> 11) * 0x1.0p-53;
+		std::uint64_t rank = std::uint64_t(std::lower_bound(cdf_.begin(), cdf_.end(), u) - cdf_.begin());
+		rank = std::min<std::uint64_t>(rank, cdf_.size() - 1);
+		std::uint64_t block = block_of_rank_[rank];
+		pos_ = block * 4096;
+		access(block / c_.blocks_per_extent, false, 4096);
 	}
 
 	// Part i of n of a sequential 4 KiB read of the whole volume.
@@ -295,16 +305,28 @@ public:
 
 	// The policy round: the epoch advances (counts halve); the heat of the
 	// extents touched in the past epoch, decayed to the new one.
-	std::vector<dm_tier_heat_entry> epoch()
+	// The kernel lists the extents whose heat epoch is the one that just
+	// ended: those accessed again between the turn of the epoch and the
+	// building of the report (window_reads of the next round's reads)
+	// carry the new epoch and are left out.
+	std::vector<dm_tier_heat_entry> epoch(std::uint32_t window_reads = 0)
 	{
 		std::vector<dm_tier_heat_entry> h;
+		std::vector<bool> was(ext_.size());
 		for (std::uint64_t x = 0; x < ext_.size(); x++) {
 			auto &e = ext_[x];
 			e.r >>= 1;
 			e.w >>= 1;
-			if (!e.touched || !e.mapped)
-				continue;
+			was[x] = e.touched;
 			e.touched = false;
+		}
+		for (std::uint32_t i = 0; i < window_reads; i++)
+			read_one();
+		carry_ = window_reads;
+		for (std::uint64_t x = 0; x < ext_.size(); x++) {
+			auto &e = ext_[x];
+			if (!was[x] || e.touched || !e.mapped)
+				continue;
 			dm_tier_heat_entry d{};
 			d.extent = x;
 			d.tier = e.tier;
@@ -337,6 +359,7 @@ private:
 	std::vector<Move> pending_;
 	std::vector<dm_tier_transition> trans_;
 	dm_tier_profile prof_{};
+	std::uint32_t carry_ = 0; // reads of this round done before the last report
 	std::uint64_t fill_next_ = 0, pos_ = 0, last_end_ = ~0ULL, last_x_ = 0;
 	bool have_last_ = false;
 };
@@ -496,7 +519,7 @@ SimResult run_sim(const SimConfig &c, bool planner, PlannerConfig pc = {})
 			hr.pool = "tank";
 			hr.volume = 1;
 			hr.epoch = std::uint32_t(round);
-			hr.heat = s.epoch();
+			hr.heat = s.epoch(writing ? 0 : std::uint32_t(c.report_window * c.reads_per_round));
 			if (!hr.heat.empty() && std::uint32_t(loss_rng() % 100) >= c.heat_loss_pct)
 				p.on_heat(hr, s.now_ms);
 			dmtier::nl::ProfileReport prr;
@@ -548,15 +571,25 @@ void print(const char *what, const SimResult &fb, const SimResult &td)
 } // namespace
 
 // The benchmark's situation (64 KiB writes of the fill, copies as fast as
-// asked): the planner places at least as well as the fallback policy.
+// asked): the planner places at least as well as the fallback policy, also
+// when heat reports miss the extents accessed between the turn of the
+// epoch and the building of the report (the hottest ones most often): 5 %
+// or 20 % of a round's reads fall there (under emulation the policy worker
+// waits for md_lock in between).  The old planner, which knew only the
+// reports, fell to 0.50 and 0.60 there (the lab's 0.49-0.54).
 TEST(PlannerSim, ZipfAfterFillBeatsFallback)
 {
-	SimConfig c;
-	SimResult fb = mean_over_seeds(c, false, {1, 2, 3, 4, 5});
-	SimResult td = mean_over_seeds(c, true, {1, 2, 3, 4, 5});
-	print("zipf(1.2) after a 64 KiB fill", fb, td);
-	EXPECT_GT(fb.t0_share, 0.6) << "the fallback-like policy should do well here";
-	EXPECT_GE(td.t0_share, fb.t0_share);
+	for (double window : {0.0, 0.05, 0.2}) {
+		SimConfig c;
+		c.report_window = window;
+		SimResult fb = mean_over_seeds(c, false, {1, 2, 3, 4, 5});
+		SimResult td = mean_over_seeds(c, true, {1, 2, 3, 4, 5});
+		char what[128];
+		std::snprintf(what, sizeof(what), "zipf(1.2) after a 64 KiB fill, report window %.0f %%", window * 100);
+		print(what, fb, td);
+		EXPECT_GT(fb.t0_share, 0.6) << "the fallback-like policy should do well here";
+		EXPECT_GE(td.t0_share, fb.t0_share) << what;
+	}
 }
 
 // A fill in 4 KiB writes gives every extent a write count of 16 for one

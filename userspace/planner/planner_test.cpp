@@ -716,3 +716,38 @@ TEST(Planner, SustainedLeadSwapsWithoutPingPong)
 	// rounds; the demoted extent never comes back.
 	EXPECT_EQ(swapped_at, 6);
 }
+
+TEST(Planner, TransitionsStandInForExtentsMissingFromAReport)
+{
+	PoolPlanner p("tank", cfg());
+	p.update_pool(pool3(100, 0));
+	p.update_volume(volinfo(1), 0);
+	auto at = [&](std::uint32_t epoch, std::vector<dm_tier_heat_entry> h) {
+		HeatReport r = heat(1, std::move(h));
+		r.epoch = epoch;
+		p.on_heat(r, 0);
+	};
+	auto accesses = [&](std::uint64_t x, int n) {
+		TransitionsReport t;
+		t.volume = 1;
+		for (int i = 0; i < n; i++) {
+			t.transitions.push_back({std::uint64_t(i), x, 4096, DM_TIER_TR_MAPPED, 2, 0});
+			t.transitions.push_back({std::uint64_t(i), 99, 4096, DM_TIER_TR_MAPPED, 2, 0});
+		}
+		p.on_transitions(t, 0);
+	};
+	// Extent 1 is hot in epoch 10's report, then missing from epoch 11's
+	// (accessed again after the epoch turned) but seen in 20 transitions:
+	// two hot epochs in a row.
+	at(10, {he(1, 2, 50)});
+	accesses(1, 20);
+	at(11, {he(2, 2, 0)});
+	Plan pl = p.plan(0);
+	EXPECT_EQ(extents_of(pl.migrate), (std::set<std::uint64_t>{1}));
+	// Without transitions a missing extent went untouched: extent 3 is not
+	// promoted.
+	at(20, {he(3, 2, 50)});
+	at(21, {he(2, 2, 0)});
+	at(22, {he(3, 2, 50)});
+	EXPECT_TRUE(p.plan(0).migrate.empty());
+}
