@@ -163,21 +163,26 @@ void PoolPlanner::on_heat(const nl::HeatReport &r, double now_ms)
 		ExtentState &e = v.extents[h.extent];
 		observe(v, e, observed_heat(v, h), r.epoch, h.tier, h.flags, now_ms);
 		e.tr_heat = 0;
+		e.tr_batches = 0;
 	}
 	// The kernel lists the extents whose heat epoch is the one that just
 	// ended: an extent accessed again after the epoch turned and before
 	// the report was built carries the new epoch and is missing -- the
 	// hottest ones most often.  Their transitions since the last report
 	// stand in for the kernel's count (a lower bound: repeated accesses
-	// collapse into one transition).
+	// collapse into one transition) -- if they came in at least two
+	// transition reports: the kernel sends those every 50 ms, so the last
+	// accesses of an epoch arrive after its heat report, and an extent
+	// accessed only then (the end of a burst) was in that report already.
 	for (std::uint64_t x : v.tr_touched) {
 		auto it = v.extents.find(x);
 		if (it == v.extents.end() || it->second.tr_heat <= 0)
 			continue;
 		ExtentState &e = it->second;
-		if (e.tier != kTierUnknown)
+		if (e.tier != kTierUnknown && e.tr_batches >= 2)
 			observe(v, e, e.tr_heat, r.epoch, e.tier, e.flags, now_ms);
 		e.tr_heat = 0;
+		e.tr_batches = 0;
 	}
 	v.tr_touched.clear();
 }
@@ -364,6 +369,7 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 {
 	VolumeState &v = vol(r.volume);
 	drops = std::max(drops, r.drops);
+	tr_serial_++;
 	ensure_predictor(v);
 	std::vector<predictor::Prediction> pred;
 	for (const auto &t : r.transitions) {
@@ -376,6 +382,10 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 			if (e.tr_heat <= 0)
 				v.tr_touched.push_back(t.extent);
 			e.tr_heat += (t.flags & DM_TIER_TR_WRITE) ? 1.0 - v.seq_share : 1.0;
+			if (e.tr_serial != tr_serial_) {
+				e.tr_serial = tr_serial_;
+				e.tr_batches++;
+			}
 			fast_accesses++;
 			if (t.tier == 0)
 				fast_hits++;

@@ -131,6 +131,8 @@ struct ExtentState {
 	// Accesses seen as transitions since the volume's last heat report
 	// (writes weighed like in heat).
 	double tr_heat = 0;
+	std::uint32_t tr_batches = 0; // transitions reports they came in
+	std::uint32_t tr_serial = 0;
 	// Consecutive rounds (up to lead_round) this extent led a swap victim
 	// by the margin without reaching the ratio.
 	std::uint32_t lead_rounds = 0;
@@ -270,6 +272,7 @@ private:
 	std::map<std::uint32_t, VolumeState> vols_;
 	std::uint64_t round_ = 0;
 	std::uint32_t epoch_ = 0; // the latest kernel epoch of a heat report
+	std::uint32_t tr_serial_ = 0; // transitions reports received
 	bool resend_hints_ = false;
 	std::string model_dir_;
 };

@@ -503,12 +503,21 @@ SimResult run_sim(const SimConfig &c, bool planner, PlannerConfig pc = {})
 			s.epoch();
 			fallback_round(s, round);
 		} else {
-			// Reports as the kernel sends them, then a planning round.
-			dmtier::nl::TransitionsReport tr;
-			tr.pool = "tank";
-			tr.volume = 1;
-			tr.transitions = s.take_transitions();
-			p.on_transitions(tr, s.now_ms);
+			// Reports as the kernel sends them, then a planning round:
+			// transitions every 50 ms, the last batch of the round after
+			// the heat report.
+			auto all = s.take_transitions();
+			auto batch = [&](std::size_t from, std::size_t to) {
+				dmtier::nl::TransitionsReport tr;
+				tr.pool = "tank";
+				tr.volume = 1;
+				tr.transitions.assign(all.begin() + std::ptrdiff_t(from), all.begin() + std::ptrdiff_t(to));
+				if (!tr.transitions.empty())
+					p.on_transitions(tr, s.now_ms);
+			};
+			const std::size_t nb = std::size_t(c.round_ms / 50);
+			for (std::size_t b = 0; b + 1 < nb; b++)
+				batch(all.size() * b / nb, all.size() * (b + 1) / nb);
 			if (!done.empty()) {
 				dmtier::nl::MigrationDoneReport md;
 				md.pool = "tank";
@@ -522,6 +531,7 @@ SimResult run_sim(const SimConfig &c, bool planner, PlannerConfig pc = {})
 			hr.heat = s.epoch(writing ? 0 : std::uint32_t(c.report_window * c.reads_per_round));
 			if (!hr.heat.empty() && std::uint32_t(loss_rng() % 100) >= c.heat_loss_pct)
 				p.on_heat(hr, s.now_ms);
+			batch(all.size() * (nb - 1) / nb, all.size());
 			dmtier::nl::ProfileReport prr;
 			prr.pool = "tank";
 			prr.volume = 1;

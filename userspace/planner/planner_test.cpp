@@ -737,13 +737,20 @@ TEST(Planner, TransitionsStandInForExtentsMissingFromAReport)
 		p.on_transitions(t, 0);
 	};
 	// Extent 1 is hot in epoch 10's report, then missing from epoch 11's
-	// (accessed again after the epoch turned) but seen in 20 transitions:
-	// two hot epochs in a row.
+	// (accessed again after the epoch turned) but seen in 20 transitions
+	// in two transitions reports: two hot epochs in a row.
 	at(10, {he(1, 2, 50)});
-	accesses(1, 20);
+	accesses(1, 10);
+	accesses(1, 10);
 	at(11, {he(2, 2, 0)});
 	Plan pl = p.plan(0);
 	EXPECT_EQ(extents_of(pl.migrate), (std::set<std::uint64_t>{1}));
+	// Transitions in one transitions report only: the end of the epoch's
+	// accesses, arriving after its heat report, not a new epoch's.
+	at(30, {he(4, 2, 50)});
+	accesses(4, 20);
+	at(31, {he(2, 2, 0)});
+	EXPECT_TRUE(p.plan(0).migrate.empty());
 	// Without transitions a missing extent went untouched: extent 3 is not
 	// promoted.
 	at(20, {he(3, 2, 50)});
