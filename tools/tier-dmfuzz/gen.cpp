@@ -193,9 +193,14 @@ std::string Generator::long_word()
 	case 1:
 		return std::string(n, char('a' + r(26)));
 	default: {
+		// printable, no blank; no capitals either: the kernel log shows
+		// the word, and the test runner looks for "BUG:", "Oops", ...
 		std::string s(n, 'x');
-		for (auto &c : s)
-			c = char(33 + r(94)); // printable, no blank
+		for (auto &c : s) {
+			c = char(33 + r(94));
+			if (std::isupper(static_cast<unsigned char>(c)))
+				c = char(std::tolower(static_cast<unsigned char>(c)));
+		}
 		if (s[n - 1] == '\\')
 			s[n - 1] = 'x';
 		return s;
