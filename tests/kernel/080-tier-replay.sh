@@ -7,15 +7,36 @@
 # percentiles, no errors, and a run no shorter than the trace at that
 # speed; its writes must have mapped extents.  Then a read-only replay of
 # the Tencent CBS sample (bzip2; its first 2,000 records, as fast as iodepth
-# 8 allows) must skip and count its writes and map nothing new.
+# 8 allows) must skip and count its writes and map nothing new.  Without
+# ../shared/traces (or $DMTIER_TRACES), synthetic traces of the same formats
+# stand in.
 . "$LAB_PROJECT/tests/lib/lab.sh"
 replay=$LAB_BUILD/tools/tier-replay/tier-replay
 [ -x "$replay" ] || fail "tier-replay not built: $replay"
-traces=$LAB_PROJECT/../shared/traces
-[ -d "$traces" ] || skip "no trace directory $traces"
-msr=$traces/msr-hm_0-sample.csv
-tencent=$traces/tencent-cbs-sample.csv.bz2
-[ -r "$msr" ] && [ -r "$tencent" ] || fail "trace samples missing in $traces"
+traces=${DMTIER_TRACES:-$LAB_PROJECT/../shared/traces}
+if [ -d "$traces" ]; then
+	msr=$traces/msr-hm_0-sample.csv
+	tencent=$traces/tencent-cbs-sample.csv.bz2
+	notrace=$traces/README.md
+	[ -r "$msr" ] && [ -r "$tencent" ] || fail "trace samples missing in $traces"
+else
+	# A clone without the shared samples (CI): synthetic traces in the same
+	# formats and of the same shape (1,000 MSR records over 127.2 s, a
+	# third of them writes; Tencent records, every fourth a write).
+	info "no $traces: synthetic MSR and Tencent traces"
+	msr=$PWD/msr-synthetic.csv tencent=$PWD/tencent-synthetic.csv.bz2 notrace=$PWD/notes.txt
+	awk 'BEGIN { srand(7); t = 128166385295514663
+		for (i = 0; i < 1000; i++) {
+			printf "%.0f,hm,0,%s,%d,%d,%d\n", t + int(i * 1272000000 / 999),
+				i % 3 ? "Read" : "Write", int(rand() * 23000) * 4096, (1 + int(rand() * 4)) * 4096, 2000
+		} }' >"$msr"
+	awk 'BEGIN { srand(8)
+		for (i = 0; i < 3000; i++)
+			printf "%d,%d,%d,%d,%d\n", 1538323199 + (i > 1500), int(rand() * 180000) * 8,
+				8 * (1 + int(rand() * 16)), i % 4 == 0, 1000 + i % 7
+		}' | bzip2 >"$tencent" || fail "cannot write $tencent"
+	printf 'These are notes, not a block trace.\n' >"$notrace"
+fi
 
 dmtier_load
 pool_create_std pool 2048 32 64 128
@@ -86,7 +107,7 @@ info "tencent read-only: $out"
 # 3. Bad input exits 2: a device that is not there, a trace that is not one.
 "$replay" "$msr" /dev/mapper/nonexistent >/dev/null 2>err; rc=$?
 ((rc == 2)) || fail "missing device: exit $rc, want 2: $(cat err)"
-"$replay" "$traces/README.md" "$vol" >/dev/null 2>err; rc=$?
+"$replay" "$notrace" "$vol" >/dev/null 2>err; rc=$?
 ((rc == 2)) || fail "not a trace: exit $rc, want 2: $(cat err)"
 
 must dmsetup remove pool-1
