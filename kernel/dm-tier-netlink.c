@@ -515,8 +515,11 @@ static void dmt_nl_heat_entry(struct dm_tier_heat_entry *h, u64 e, u64 fe, u8 no
 }
 
 /*
- * Fill a HEAT array with mapped extents of @vol from *@pos on (only those
- * touched in epoch @touched when @only_touched).  Returns entries written.
+ * Fill a HEAT array with mapped extents of @vol from *@pos on (when
+ * @only_touched, only those touched in epoch @touched or since: the epoch
+ * advances before the report is built, and an extent accessed in between
+ * carries the new epoch; leaving it out would hide the hottest extents
+ * most often).  Returns entries written.
  */
 static unsigned int dmt_nl_heat_fill(struct sk_buff *skb, struct dmt_pool *pool,
 				     struct dmt_volume *vol, u64 *pos,
@@ -539,7 +542,8 @@ static unsigned int dmt_nl_heat_fill(struct sk_buff *skb, struct dmt_pool *pool,
 			continue;
 		}
 		fe = dmt_lookup(vol, to_vext(e));
-		if (!dmt_fe_mapped(fe) || (only_touched && (u8)fe != touched))
+		if (!dmt_fe_mapped(fe) ||
+		    (only_touched && (u8)fe != touched && (u8)fe != now))
 			continue;
 		if (skb_tailroom(skb) < sizeof(*h))
 			break;

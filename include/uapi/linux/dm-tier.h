@@ -52,7 +52,8 @@
  *
  *   HEAT_REPORT   each epoch, per volume with touched extents: POOL,
  *                 VOLUME, EPOCH, HEAT (array of struct dm_tier_heat_entry
- *                 for the extents accessed during the last epoch).
+ *                 for the extents accessed during the last epoch or
+ *                 since it ended, counts decayed to EPOCH).
  *   PROFILE_REPORT each epoch, per active volume: POOL, VOLUME, EPOCH,
  *                 PROFILE (struct dm_tier_profile, cumulative counters).
  *   TRANSITIONS   POOL, VOLUME, TRANSITIONS (array of struct
