@@ -659,6 +659,22 @@ static void pool_apply_features(struct dmt_pool *pool, struct pool_c *pc)
 	pool->commit_interval = msecs_to_jiffies(pc->commit_ms);
 }
 
+/*
+ * dm_read_arg() with overflow checking: dm_read_arg() parses with
+ * sscanf("%u"), which wraps values of 2^32 and above into range.
+ */
+static int pool_read_arg(const struct dm_arg *a, struct dm_arg_set *as,
+			 unsigned int *v, char **error)
+{
+	const char *arg = dm_shift_arg(as);
+
+	if (!arg || kstrtouint(arg, 10, v) || *v < a->min || *v > a->max) {
+		*error = a->error;
+		return -EINVAL;
+	}
+	return 0;
+}
+
 static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 			       char **error)
 {
@@ -675,9 +691,13 @@ static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 		*pool_setting_pc(pc, &pool_settings[i]) = pool_settings[i].def;
 	if (!as->argc)
 		return 0;
-	r = dm_read_arg_group(_args, as, &argc, error);
+	r = pool_read_arg(_args, as, &argc, error);
 	if (r)
 		return r;
+	if (argc > as->argc) {
+		*error = _args[0].error;
+		return -EINVAL;
+	}
 	while (argc) {
 		name = dm_shift_arg(as);
 		argc--;
@@ -685,12 +705,12 @@ static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 		if (!strcasecmp(name, "no_fallback")) {
 			pc->no_fallback = true;
 		} else if (!strcasecmp(name, "commit_interval_ms") && argc) {
-			r = dm_read_arg(_args + 1, as, &pc->commit_ms, error);
+			r = pool_read_arg(_args + 1, as, &pc->commit_ms, error);
 			if (r)
 				return r;
 			argc--;
 		} else if (ps && argc) {
-			r = dm_read_arg(&ps->range, as, pool_setting_pc(pc, ps), error);
+			r = pool_read_arg(&ps->range, as, pool_setting_pc(pc, ps), error);
 			if (r)
 				return r;
 			argc--;
@@ -706,15 +726,37 @@ static int pool_parse_features(struct dm_arg_set *as, struct pool_c *pc,
 	return 0;
 }
 
-static bool pool_dev_in_use(struct pool_c *pc, struct dm_dev *dev)
+static bool pool_dev_in_use(struct pool_c *pc, struct block_device *bdev)
 {
 	unsigned int i;
 
-	if (pc->metadata_dev && pc->metadata_dev->bdev == dev->bdev)
+	if (pc->metadata_dev && pc->metadata_dev->bdev == bdev)
 		return true;
 	for (i = 0; i < pc->nr_tiers; i++)
-		if (pc->tier_dev[i] && pc->tier_dev[i]->bdev == dev->bdev)
+		if (pc->tier_dev[i] && pc->tier_dev[i]->bdev == bdev)
 			return true;
+	return false;
+}
+
+/*
+ * Does another pool (not the one of @pool_md) use one of @pc's devices?
+ * Two pools on one metadata device or tier would overwrite each other.
+ * Caller holds dm_tier_pools_lock.
+ */
+static bool __pool_devs_taken(struct mapped_device *pool_md, struct pool_c *pc)
+{
+	struct dmt_pool *p;
+	unsigned int i;
+
+	list_for_each_entry(p, &dm_tier_pools, list) {
+		if (p->pool_md == pool_md)
+			continue;
+		if (pool_dev_in_use(pc, p->md.bdev))
+			return true;
+		for (i = 0; i < p->nr_tiers; i++)
+			if (pool_dev_in_use(pc, p->tiers[i].bdev))
+				return true;
+	}
 	return false;
 }
 
@@ -729,7 +771,7 @@ static int pool_get_dev(struct dm_target *ti, struct pool_c *pc,
 		*error = "Error opening device";
 		return r;
 	}
-	if (pool_dev_in_use(pc, dev)) {
+	if (pool_dev_in_use(pc, dev->bdev)) {
 		dm_put_device(ti, dev);
 		*error = "Device given twice";
 		return -EINVAL;
@@ -927,7 +969,7 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 	r = pool_parse_extent_sectors(&as, &pc->extent_sectors, &ti->error);
 	if (r)
 		goto bad;
-	r = dm_read_arg(&_nr_tiers, &as, &nr_tiers, &ti->error);
+	r = pool_read_arg(&_nr_tiers, &as, &nr_tiers, &ti->error);
 	if (r)
 		goto bad;
 	if (as.argc < nr_tiers) {
@@ -952,7 +994,10 @@ static int pool_ctr(struct dm_target *ti, unsigned int argc, char **argv)
 
 	mutex_lock(&dm_tier_pools_lock);
 	pool = __pool_lookup(pool_md);
-	if (pool) {
+	if (__pool_devs_taken(pool_md, pc)) {
+		ti->error = "Device in use by another pool";
+		r = -EBUSY;
+	} else if (pool) {
 		r = pool_check_reload(pool, pc, &ti->error);
 		if (!r)
 			pool->ref++;

@@ -36,9 +36,23 @@ bad "Invalid number of feature arguments" "$meta 2048 1 $t0 3 a b"
 bad "Invalid number of feature arguments" "$meta 2048 1 $t0 65 a"
 bad "Unknown feature argument" "$meta 2048 1 $t0 1 foo"
 bad "Invalid commit_interval_ms" "$meta 2048 1 $t0 2 commit_interval_ms 5"
+# Numbers of 2^32 and more are refused, not wrapped into range.
+bad "Invalid number of tiers" "$meta 2048 4294967297 $t0"
+bad "Invalid number of feature arguments" "$meta 2048 1 $t0 4294967297 no_fallback"
+bad "Invalid commit_interval_ms" "$meta 2048 1 $t0 2 commit_interval_ms 4294968296"
+bad "yield_depth" "$meta 2048 1 $t0 2 yield_depth 4294967296"
+bad "low_watermark" "$meta 2048 1 $t0 2 low_watermark 4294967306"
 
 # A good line still works afterwards.
 dm_create pool "0 $len tier-pool $meta 2048 2 $t0 $t1 0"
+# A second pool on a live pool's metadata device or tiers is refused.
+bad "in use by another pool" "$meta 2048 2 $t0 $t1 0"
+spare=$(lab_tier_ssd tspare 16)
+bad "in use by another pool" "$spare 2048 1 $t1"
+# Reloading the pool itself with its own devices is fine.
+must dmsetup suspend pool
+must dmsetup reload pool --table "0 $len tier-pool $meta 2048 2 $t0 $t1 0"
+must dmsetup resume pool
 must dmsetup remove pool
 dmtier_unload
 exit 0
