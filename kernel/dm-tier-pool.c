@@ -311,7 +311,7 @@ static void pool_worker(struct work_struct *ws)
 			continue;
 		}
 		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
-		if (!dmt_fe_mapped(fe) || (fe & DMT_FE_UNWRITTEN && !pb->first)) {
+		if (!dmt_fe_visible(fe, pb->first)) {
 			if (bio_data_dir(bio) == READ) {
 				/* Nothing acknowledged is there yet. */
 				zero_fill_bio(bio);
@@ -361,8 +361,7 @@ static void pool_worker(struct work_struct *ws)
 		}
 		dmt_io_enter(pool, pb);
 		fe = dmt_lookup(pb->vol, to_vext(pb->vsector >> pool->extent_shift));
-		if (!dmt_fe_mapped(fe) || READ_ONCE(pool->frozen) ||
-		    (fe & DMT_FE_UNWRITTEN && !pb->first) ||
+		if (!dmt_fe_visible(fe, pb->first) || READ_ONCE(pool->frozen) ||
 		    (fe & DMT_FE_MIGRATING && op_is_write(bio_op(bio)))) {
 			/* Discarded or being moved meanwhile: start over. */
 			dmt_io_exit(pool, pb);

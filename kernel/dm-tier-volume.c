@@ -172,7 +172,7 @@ static int tier_map(struct dm_target *ti, struct bio *bio)
 	}
 	slot = dmt_lookup_slot(tc->vol, to_vext(pb->vsector >> pool->extent_shift));
 	fe = slot ? READ_ONCE(*slot) : 0;
-	if (!dmt_fe_mapped(fe) || fe & DMT_FE_UNWRITTEN) {
+	if (!dmt_fe_visible(fe, false)) {
 		/*
 		 * Unmapped, or its first write is in flight: nothing
 		 * acknowledged is there, reads return zeros.

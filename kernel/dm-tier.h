@@ -75,6 +75,14 @@ static inline u64 from_pext(dmt_pext_t e) { return e.p; }
 #define DMT_FE_LOCATION_MASK (~0ULL << DMT_FE_PEXT_SHIFT)
 
 static inline bool dmt_fe_mapped(u64 fe) { return fe & DMT_FE_MAPPED; }
+/*
+ * May a bio use this entry's location?  Mapped, and written, unless the bio
+ * is the extent's first write itself (@first).
+ */
+static inline bool dmt_fe_visible(u64 fe, bool first)
+{
+	return dmt_fe_mapped(fe) && (first || !(fe & DMT_FE_UNWRITTEN));
+}
 static inline unsigned int dmt_fe_tier(u64 fe) { return (fe >> DMT_FE_TIER_SHIFT) & 7; }
 static inline dmt_pext_t dmt_fe_pext(u64 fe)
 {
