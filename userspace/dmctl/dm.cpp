@@ -177,6 +177,21 @@ Status reload(const std::string &name, const Target &t)
 	return {};
 }
 
+Status suspend(const std::string &name)
+{
+	auto tk = task(DM_DEVICE_SUSPEND, name);
+	if (!tk)
+		return std::move(tk).take_error();
+	if (!dm_task_skip_lockfs(tk->get()))
+		return fail("cannot build suspend of", name);
+	return run(*tk, "cannot suspend", name);
+}
+
+Status resume(const std::string &name)
+{
+	return simple(DM_DEVICE_RESUME, name, "cannot resume");
+}
+
 Status remove(const std::string &name)
 {
 	return simple(DM_DEVICE_REMOVE, name, "cannot remove");

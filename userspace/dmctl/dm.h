@@ -34,6 +34,10 @@ Status create(const std::string &name, const Target &t);
 // Load a new table and swap it in (suspend, resume).
 Status reload(const std::string &name, const Target &t);
 Status remove(const std::string &name);
+// Suspend (without freezing a filesystem on the device: no lockfs) and
+// resume one device.
+Status suspend(const std::string &name);
+Status resume(const std::string &name);
 // Send a target message; returns the target's answer (may be empty).
 Result<std::string> message(const std::string &name, const std::string &msg);
 Result<Target> status(const std::string &name);
