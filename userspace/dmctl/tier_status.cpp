@@ -93,4 +93,57 @@ Result<VolumeTable> parse_volume_table(const std::string &params)
 	return t;
 }
 
+Result<PoolTable> parse_pool_table(const std::string &params)
+{
+	auto w = words(params);
+	PoolTable t;
+	unsigned n = 0;
+	auto bad = [&](const std::string &why) {
+		return make_error("unexpected tier-pool table (" + why + "): " + params, EPROTO);
+	};
+	if (w.size() < 4 || !num(w[1], t.extent_sectors) || !num(w[2], n) || n == 0 || n > 8)
+		return bad("header");
+	if (w.size() < 3 + n)
+		return bad("tier devices");
+	t.metadata_dev = w[0];
+	t.tier_devs.assign(w.begin() + 3, w.begin() + 3 + n);
+	size_t i = 3 + n;
+	if (i < w.size()) {
+		unsigned nf = 0;
+		if (!num(w[i], nf) || i + 1 + nf != w.size())
+			return bad("feature count");
+		t.features.assign(w.begin() + i + 1, w.end());
+	}
+	return t;
+}
+
+std::string format_pool_table(const PoolTable &t)
+{
+	std::string s = t.metadata_dev + " " + std::to_string(t.extent_sectors) + " " +
+			std::to_string(t.tier_devs.size());
+	for (auto &d : t.tier_devs)
+		s += " " + d;
+	if (!t.features.empty()) {
+		s += " " + std::to_string(t.features.size());
+		for (auto &f : t.features)
+			s += " " + f;
+	}
+	return s;
+}
+
+Result<Evacuation> parse_evacuation(const std::string &field)
+{
+	Evacuation e;
+	if (field == "-")
+		return e;
+	auto c1 = field.find(':'), c2 = field.rfind(':');
+	std::string what = field.substr(0, c1);
+	if (c1 == std::string::npos || c2 == c1 || (what != "evacuating" && what != "evacuated") ||
+	    !num(field.substr(c1 + 1, c2 - c1 - 1), e.tier) || !num(field.substr(c2 + 1), e.left))
+		return make_error("unexpected evacuation field: " + field, EPROTO);
+	e.active = true;
+	e.done = what == "evacuated";
+	return e;
+}
+
 } // namespace dmtier::dm

@@ -40,4 +40,25 @@ struct VolumeTable {
 };
 Result<VolumeTable> parse_volume_table(const std::string &params);
 
+// "<metadata_dev> <extent_sectors> <nr_tiers> <tier_dev>... [<#features> <feature>...]"
+// table params of a pool (devices as the kernel prints them, "major:minor").
+struct PoolTable {
+	std::string metadata_dev;
+	std::uint64_t extent_sectors = 0;
+	std::vector<std::string> tier_devs;
+	std::vector<std::string> features;	// without the count
+};
+Result<PoolTable> parse_pool_table(const std::string &params);
+std::string format_pool_table(const PoolTable &t);
+
+// The evacuation field of the pool status: "-", "evacuating:N:LEFT" or
+// "evacuated:N:0".
+struct Evacuation {
+	bool active = false;	// evacuating or evacuated
+	bool done = false;	// evacuated
+	unsigned tier = 0;
+	std::uint64_t left = 0;
+};
+Result<Evacuation> parse_evacuation(const std::string &field);
+
 } // namespace dmtier::dm

@@ -57,3 +57,51 @@ TEST(VolumeTable, PoolAndId)
 	EXPECT_FALSE(parse_volume_table("253:0").ok());
 	EXPECT_FALSE(parse_volume_table("253:0 -1").ok());
 }
+
+TEST(PoolTable, RoundTripsWithAndWithoutFeatures)
+{
+	auto t = parse_pool_table("253:0 256 2 7:0 7:1");
+	ASSERT_TRUE(t.ok()) << t.error();
+	EXPECT_EQ(t->metadata_dev, "253:0");
+	EXPECT_EQ(t->extent_sectors, 256u);
+	EXPECT_EQ(t->tier_devs, (std::vector<std::string>{"7:0", "7:1"}));
+	EXPECT_TRUE(t->features.empty());
+	EXPECT_EQ(format_pool_table(*t), "253:0 256 2 7:0 7:1");
+
+	auto f = parse_pool_table("253:0 2048 3 7:0 7:1 7:2 3 no_fallback max_migrations 8");
+	ASSERT_TRUE(f.ok()) << f.error();
+	EXPECT_EQ(f->tier_devs.size(), 3u);
+	EXPECT_EQ(f->features, (std::vector<std::string>{"no_fallback", "max_migrations", "8"}));
+	f->tier_devs.push_back("8:16");
+	EXPECT_EQ(format_pool_table(*f), "253:0 2048 4 7:0 7:1 7:2 8:16 3 no_fallback max_migrations 8");
+}
+
+TEST(PoolTable, RefusesMalformed)
+{
+	EXPECT_FALSE(parse_pool_table("").ok());
+	EXPECT_FALSE(parse_pool_table("253:0 256 0").ok());
+	EXPECT_FALSE(parse_pool_table("253:0 256 3 7:0 7:1").ok());	   // too few tiers
+	EXPECT_FALSE(parse_pool_table("253:0 256 9 a b c d e f g h i").ok()); // more than 8
+	EXPECT_FALSE(parse_pool_table("253:0 256 1 7:0 2 no_fallback").ok());  // feature count
+	EXPECT_FALSE(parse_pool_table("253:0 x 1 7:0").ok());
+}
+
+TEST(Evacuation, ParsesTheField)
+{
+	auto n = parse_evacuation("-");
+	ASSERT_TRUE(n.ok());
+	EXPECT_FALSE(n->active);
+	auto e = parse_evacuation("evacuating:2:37");
+	ASSERT_TRUE(e.ok()) << e.error();
+	EXPECT_TRUE(e->active);
+	EXPECT_FALSE(e->done);
+	EXPECT_EQ(e->tier, 2u);
+	EXPECT_EQ(e->left, 37u);
+	auto d = parse_evacuation("evacuated:1:0");
+	ASSERT_TRUE(d.ok());
+	EXPECT_TRUE(d->done);
+	EXPECT_EQ(d->tier, 1u);
+	EXPECT_FALSE(parse_evacuation("evacuating:2").ok());
+	EXPECT_FALSE(parse_evacuation("moving:1:2").ok());
+	EXPECT_FALSE(parse_evacuation("evacuating:x:2").ok());
+}
