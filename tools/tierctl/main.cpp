@@ -1,9 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 // tierctl: manage dm-tier pools and volumes through libdevmapper.
 //
-// This first version covers the kernel-level operations (they work without
-// tierd): pool and volume lifecycle, settings, migrations, pins, tier
-// evacuation and status, each read command with --json.
+// Kernel-level operations (they work without tierd): pool and volume
+// lifecycle, settings, migrations, pins, tiers added and removed, status,
+// top and heat maps, each read command with --json.  tierd's API where it
+// holds the answer: the cost report, and its heat map when it runs.
 #include <cerrno>
 #include <cstdio>
 #include <cstring>
@@ -14,11 +15,19 @@
 #include <string>
 #include <vector>
 
+#include <csignal>
+#include <ctime>
+#include <fstream>
+
 #include <fcntl.h>
 #include <linux/fs.h>
+#include <poll.h>
+#include <spawn.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
 #include <sys/sysmacros.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 #include <nlohmann/json.hpp>
@@ -26,6 +35,13 @@
 #include "boot/boot.h"
 #include "dmctl/dm.h"
 #include "dmctl/tier_status.h"
+#include "netlink/client.h"
+#include "tierd/config.h"
+
+#include "cost.h"
+#include "heatmap.h"
+#include "tierd_client.h"
+#include "top.h"
 
 using namespace dmtier;
 using json = nlohmann::json;
@@ -48,7 +64,8 @@ struct Args {
 
 // Options that take a value; everything else starting with -- is a flag.
 const std::vector<std::string> kValued = {"--metadata", "--extent-size", "--feature", "--name",
-					  "--policy", "--model", "--label", "--config-dir", "--wait"};
+					  "--policy", "--model", "--label", "--config-dir", "--wait",
+					  "--tierd-config", "--svg", "--png", "--iterations", "--interval"};
 
 Args parse(int argc, char **argv, int from)
 {
@@ -499,10 +516,639 @@ int boot_cmd(const std::string &what, const Args &a)
 	return failed ? 1 : 0;
 }
 
+// ------------------------------------------------------ tiers: add, remove
+
+// "major:minor" of a block device path.
+Result<std::string> majmin(const std::string &path)
+{
+	struct stat st;
+	if (stat(path.c_str(), &st) < 0)
+		return make_error("cannot open " + path + ": " + strerror(errno), errno);
+	if (!S_ISBLK(st.st_mode))
+		return make_error(path + " is not a block device", ENOTBLK);
+	return std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev));
+}
+
+// "/dev/NAME" of a "major:minor", or the numbers when sysfs does not say.
+std::string dev_name(const std::string &mm)
+{
+	char buf[256];
+	std::string link = "/sys/dev/block/" + mm;
+	ssize_t n = readlink(link.c_str(), buf, sizeof(buf) - 1);
+	if (n <= 0)
+		return mm;
+	buf[n] = 0;
+	std::string s = buf;
+	return "/dev/" + s.substr(s.rfind('/') + 1);
+}
+
+uint64_t sysfs_sectors(const std::string &mm)
+{
+	std::ifstream f("/sys/dev/block/" + mm + "/size");
+	uint64_t v = 0;
+	f >> v;
+	return v;
+}
+
+Result<dm::PoolTable> pool_table(const std::string &pool, uint64_t *length)
+{
+	auto t = dm::table(pool);
+	if (!t)
+		return make_error("no pool " + pool + ": " + t.error(), t.code());
+	if (t->type != "tier-pool")
+		return make_error(pool + " is not a tier-pool device (it is " + t->type + ")", EINVAL);
+	*length = t->length;
+	return dm::parse_pool_table(t->params);
+}
+
+// A reminder when boot activation describes the pool: its tier list must follow.
+void boot_note(const std::string &pool, const std::string &what)
+{
+	auto cfg = boot::load_config(boot::kDefaultConfigDir);
+	if (!cfg)
+		return;
+	for (auto &p : cfg->pools)
+		if (p.name == pool)
+			printf("note: %s describes pool %s for boot activation: %s there, or boot activation will "
+			       "refuse the pool\n", p.file.c_str(), pool.c_str(), what.c_str());
+}
+
+int tier_add(const Args &a)
+{
+	if (a.pos.size() != 2)
+		return die("usage: tierctl tier add POOL DEV", 2);
+	const std::string &pool = a.pos[0], &dev = a.pos[1];
+	uint64_t len = 0;
+	auto ps = pool_status(pool);
+	if (!ps)
+		return die(ps.error());
+	auto t = pool_table(pool, &len);
+	if (!t)
+		return die(t.error());
+	if (t->tier_devs.size() >= 8)
+		return die("pool " + pool + " has 8 tiers, the most a pool can have");
+	auto sectors = device_sectors(dev);
+	if (!sectors)
+		return die(sectors.error());
+	auto mm = majmin(dev);
+	if (!mm)
+		return die(mm.error());
+	if (*mm == t->metadata_dev)
+		return die(dev + " is the metadata device of pool " + pool);
+	for (size_t i = 0; i < t->tier_devs.size(); i++)
+		if (t->tier_devs[i] == *mm)
+			return die(dev + " is tier " + std::to_string(i) + " of pool " + pool + " already");
+	uint64_t extents = *sectors / t->extent_sectors;
+	if (extents < 2)
+		return die(dev + " is too small to be a tier of " + pool + " (" + std::to_string(*sectors >> 11) + " MiB)");
+	dm::PoolTable nt = *t;
+	nt.tier_devs.push_back(*mm);
+	if (auto st = dm::reload(pool, {0, len + *sectors, "tier-pool", dm::format_pool_table(nt)}); !st)
+		return die(st.error() + " (dmesg | tail says why: a device of another pool, or in use); nothing changed");
+	auto after = pool_status(pool);
+	if (!after || after->tiers.size() != nt.tier_devs.size())
+		return die("pool " + pool + " did not grow: " + (after ? std::to_string(after->tiers.size()) + " tiers" : after.error()));
+	printf("tier %zu added to pool %s: %s, %llu MiB, %llu extents\n", nt.tier_devs.size() - 1, pool.c_str(),
+	       dev.c_str(), (unsigned long long)(*sectors >> 11),
+	       (unsigned long long)after->tiers.back().total);
+	boot_note(pool, "append " + dev + " to its tiers");
+	return 0;
+}
+
+// Progress of an evacuation: a bar on a terminal, else a line when the
+// count changes (at most one a second).
+struct Progress {
+	bool tty = isatty(STDOUT_FILENO);
+	uint64_t total = 0, last = UINT64_MAX;
+	time_t last_line = 0;
+
+	void show(unsigned tier, uint64_t left, bool final)
+	{
+		total = std::max(total, left);
+		if (tty) {
+			unsigned w = 40, done = total ? unsigned(w * (total - left) / total) : w;
+			printf("\revacuating tier %u [%s%s] %3u%% %llu extents left ", tier, std::string(done, '#').c_str(),
+			       std::string(w - done, '.').c_str(), total ? unsigned(100 * (total - left) / total) : 100,
+			       (unsigned long long)left);
+			if (final)
+				printf("\n");
+			fflush(stdout);
+			return;
+		}
+		if (left == last && !final)
+			return;
+		if (!final && time(nullptr) == last_line && last != UINT64_MAX)
+			return;
+		printf("evacuating tier %u: %llu of %llu extents left\n", tier, (unsigned long long)left,
+		       (unsigned long long)total);
+		fflush(stdout);
+		last = left;
+		last_line = time(nullptr);
+	}
+};
+
+int tier_remove(const Args &a)
+{
+	uint32_t idx;
+	if (a.pos.size() != 2 || !parse_u32(a.pos[1], idx))
+		return die("usage: tierctl tier remove POOL INDEX", 2);
+	const std::string &pool = a.pos[0];
+	uint64_t len = 0;
+	auto ps = pool_status(pool);
+	if (!ps)
+		return die(ps.error());
+	auto t = pool_table(pool, &len);
+	if (!t)
+		return die(t.error());
+	size_t n = ps->tiers.size();
+	if (idx >= n)
+		return die("pool " + pool + " has tiers 0 to " + std::to_string(n - 1) + ": there is no tier " +
+			   std::to_string(idx));
+	if (n == 1)
+		return die("tier 0 is the only tier of " + pool + ": a pool needs one ('tierctl pool deactivate' retires it)");
+	auto ev = dm::parse_evacuation(ps->evacuation);
+	if (!ev)
+		return die(ev.error());
+	if (ev->active && ev->tier != idx)
+		return die(std::string("tier ") + std::to_string(ev->tier) + (ev->done ? " was evacuated and not removed yet: 'tierctl tier remove " + pool + " " + std::to_string(ev->tier) + "' first" : " is being evacuated: wait for it ('tierctl pool status " + pool + "'), remove it, then tier " + std::to_string(idx)));
+	if (!ev->active) {
+		uint64_t used = ps->tiers[idx].used, room = 0;
+		for (size_t i = 0; i < n; i++)
+			if (i != idx)
+				room += ps->tiers[i].total - std::min(ps->tiers[i].used, ps->tiers[i].total);
+		if (used > room)
+			return die("not enough room to evacuate tier " + std::to_string(idx) + " of " + pool + ": it holds " +
+				   std::to_string(used) + " extents, the other tiers have " + std::to_string(room) +
+				   " free; add a tier ('tierctl tier add') or delete data first; nothing changed");
+		if (auto st = dm::message(pool, "evacuate_tier " + std::to_string(idx)); !st)
+			return die(st.code() == ENOSPC ? "not enough room on the other tiers to evacuate tier " +
+								std::to_string(idx) + "; nothing changed"
+						       : st.error() + " (dmesg | tail says why)");
+	}
+	// Wait for the evacuation; stop when it makes no progress for 120 s.
+	Progress pr;
+	pr.total = ps->tiers[idx].used;
+	uint64_t last_left = UINT64_MAX;
+	time_t since = time(nullptr);
+	for (;;) {
+		auto s = pool_status(pool);
+		if (!s)
+			return die(s.error());
+		auto e = dm::parse_evacuation(s->evacuation);
+		if (!e)
+			return die(e.error());
+		if (!e->active || e->tier != idx)
+			return die("the evacuation of tier " + std::to_string(idx) + " ended (" + s->evacuation +
+				   "): was the pool reloaded?");
+		if (s->mode != "rw")
+			return die("pool " + pool + " is " + s->mode + " (metadata error): the evacuation cannot go on; see dmesg");
+		if (e->done) {
+			pr.show(idx, 0, true);
+			break;
+		}
+		pr.show(idx, e->left, false);
+		if (e->left != last_left) {
+			last_left = e->left;
+			since = time(nullptr);
+		} else if (time(nullptr) - since > 120) {
+			if (pr.tty)
+				printf("\n");
+			return die("the evacuation of tier " + std::to_string(idx) + " made no progress for 120 s at " +
+				   std::to_string(e->left) + " extents left (" + std::to_string(s->migrations_failed) +
+				   " migrations failed; dmesg | tail says why); it goes on in the kernel: run this "
+				   "command again to wait for it and remove the tier");
+		}
+		usleep(200000);
+	}
+	// Sources of the last moves are freed by the next commits.
+	for (int i = 0; i < 50; i++) {
+		(void)dm::message(pool, "commit");
+		auto s = pool_status(pool);
+		if (s && s->tiers.size() == n && s->tiers[idx].used == 0)
+			break;
+		usleep(100000);
+	}
+	dm::PoolTable nt = *t;
+	std::string removed = nt.tier_devs[idx];
+	nt.tier_devs.erase(nt.tier_devs.begin() + idx);
+	uint64_t rs = sysfs_sectors(removed);
+	uint64_t nlen = rs && rs < len ? len - rs : len;
+	if (auto st = dm::reload(pool, {0, nlen, "tier-pool", dm::format_pool_table(nt)}); !st)
+		return die(st.error() + " (dmesg | tail says why); tier " + std::to_string(idx) +
+			   " stays evacuated: nothing is allocated on it; run this command again");
+	auto after = pool_status(pool);
+	if (!after || after->tiers.size() != n - 1)
+		return die("tier " + std::to_string(idx) + " of " + pool + " was not removed: " +
+			   (after ? after->evacuation : after.error()));
+	std::string name = dev_name(removed);
+	printf("tier %u removed from pool %s; %s (%s) is no longer in use", idx, pool.c_str(), name.c_str(),
+	       removed.c_str());
+	if (idx + 2 == n)
+		printf("; tier %u is now tier %u", idx + 1, idx);
+	else if (idx + 1 < n)
+		printf("; tiers %u to %zu are now %u to %zu", idx + 1, n - 1, idx, n - 2);
+	printf("\n");
+	boot_note(pool, "remove " + name + " (tier " + std::to_string(idx) + ") from its tiers");
+	return 0;
+}
+
+// ------------------------------------------------------------ tierd
+
+std::string g_tierd_config_path;
+
+// tierd.conf (the same file and parser as tierd): tier names and prices,
+// and the API socket.  A missing default file means tierd's defaults.
+Result<tierd::Config> tierd_config()
+{
+	bool given = !g_tierd_config_path.empty();
+	return tierd::load_config(given ? g_tierd_config_path : tierd::kDefaultConfig, given);
+}
+
+std::vector<std::string> tier_names(const tierd::Config &c)
+{
+	std::vector<std::string> n;
+	for (auto &t : c.tiers)
+		n.push_back(t.name);
+	return n;
+}
+
+// ------------------------------------------------------------ heatmap
+
+bool volume_exists(const std::string &pool, uint32_t id)
+{
+	auto ids = dm::message(pool, "list_volumes");
+	if (!ids)
+		return false;
+	std::istringstream in(*ids);
+	for (uint32_t x; in >> x;)
+		if (x == id)
+			return true;
+	return false;
+}
+
+int run_gnuplot(const std::string &script, const std::string &png)
+{
+	int fds[2];
+	if (pipe2(fds, O_CLOEXEC) < 0)
+		return die(std::string("pipe: ") + strerror(errno));
+	posix_spawn_file_actions_t fa;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, fds[0], STDIN_FILENO);
+	char *argv[] = {(char *)"gnuplot", nullptr};
+	pid_t pid;
+	int r = posix_spawnp(&pid, "gnuplot", &fa, nullptr, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(fds[0]);
+	if (r) {
+		close(fds[1]);
+		return die("cannot run gnuplot (" + std::string(strerror(r)) +
+			   "): --png needs it; install it with 'apt-get install gnuplot-nox', or use --svg");
+	}
+	signal(SIGPIPE, SIG_IGN);
+	size_t off = 0;
+	while (off < script.size()) {
+		ssize_t w = write(fds[1], script.data() + off, script.size() - off);
+		if (w <= 0)
+			break;
+		off += size_t(w);
+	}
+	close(fds[1]);
+	int status = 0;
+	waitpid(pid, &status, 0);
+	struct stat st;
+	if (!WIFEXITED(status) || WEXITSTATUS(status) || stat(png.c_str(), &st) < 0 || st.st_size == 0)
+		return die("gnuplot failed to write " + png + " (its message is above)");
+	return 0;
+}
+
+int write_file(const std::string &path, const std::string &text)
+{
+	std::ofstream f(path, std::ios::trunc);
+	if (!f || !(f << text) || !(f.flush()))
+		return die("cannot write " + path + ": " + strerror(errno));
+	return 0;
+}
+
+int heatmap_cmd(const Args &a)
+{
+	uint32_t id;
+	if (a.pos.size() != 2 || !parse_u32(a.pos[1], id))
+		return die("usage: tierctl [--json] heatmap POOL ID [--svg FILE] [--png FILE] [--kernel]", 2);
+	for (auto f : {"--svg", "--png"})
+		if (a.flag.count(f))
+			return die(std::string(f) + " needs a FILE", 2);
+	const std::string &pool = a.pos[0];
+	std::string svg = opt(a, "--svg"), png = opt(a, "--png");
+	uint64_t plen = 0;
+	auto ps = pool_status(pool);
+	if (!ps)
+		return die(ps.error());
+	auto pt = pool_table(pool, &plen);
+	if (!pt)
+		return die(pt.error());
+	if (!volume_exists(pool, id))
+		return die("no volume " + std::to_string(id) + " in pool " + pool + " ('tierctl volume list " + pool + "')");
+	// The volume's length in extents: its table when active, else up to
+	// its last mapped extent.
+	uint64_t nr = 0;
+	std::string dev = volume_device(pool, id);
+	if (!dev.empty())
+		if (auto t = dm::table(dev))
+			nr = (t->length + pt->extent_sectors - 1) / pt->extent_sectors;
+	auto cfg = tierd_config();
+	if (!cfg)
+		fprintf(stderr, "tierctl: %s (tier names not shown)\n", cfg.error().c_str());
+	tierctl::HeatMap m;
+	bool have = false;
+	if (!a.flag.count("--kernel")) {
+		std::string sock = cfg ? cfg->socket : tierd::Config{}.socket;
+		tierctl::TierdClient tc(sock);
+		std::string base = "/v1/pools/" + pool + "/volumes/" + std::to_string(id);
+		auto h = tc.get(base + "/heat");
+		if (h) {
+			uint64_t n = nr;
+			if (!n) {
+				for (auto &e : h->value("extents", json::array()))
+					n = std::max<uint64_t>(n, e.value("extent", uint64_t(0)) + 1);
+			}
+			auto hm = tierctl::heat_from_tierd(*h, n);
+			if (!hm)
+				return die(hm.error());
+			m = std::move(*hm);
+			have = true;
+		} else {
+			fprintf(stderr, "tierctl: %s; showing the kernel's heat\n",
+				h.code() == ECONNREFUSED ? ("tierd is not running (no answer on " + sock + ")").c_str()
+							 : h.error().c_str());
+		}
+	}
+	if (!have) {
+		auto c = nl::Client::open();
+		if (!c)
+			return die("cannot open the dm_tier netlink family: " + c.error());
+		auto heat = c->dump_heat(pool, id);
+		if (!heat)
+			return die("cannot read the heat of volume " + std::to_string(id) + " of " + pool + ": " + heat.error());
+		uint64_t n = nr;
+		if (!n)
+			for (auto &e : *heat)
+				n = std::max<uint64_t>(n, e.extent + 1);
+		m = tierctl::heat_from_kernel(*heat, n);
+	}
+	m.pool = pool;
+	m.volume = id;
+	m.extent_bytes = pt->extent_sectors << 9;
+	m.nr_tiers = std::max<unsigned>(m.nr_tiers, unsigned(ps->tiers.size()));
+	if (cfg)
+		m.tier_names = tier_names(*cfg);
+	if (!svg.empty()) {
+		if (int r = write_file(svg, tierctl::render_svg(m)))
+			return r;
+		if (!g_json)
+			printf("heat map of volume %u of %s written to %s\n", id, pool.c_str(), svg.c_str());
+	}
+	if (!png.empty()) {
+		if (int r = run_gnuplot(tierctl::gnuplot_script(m, png), png))
+			return r;
+		if (!g_json)
+			printf("heat map of volume %u of %s written to %s\n", id, pool.c_str(), png.c_str());
+	}
+	if (g_json) {
+		printf("%s\n", tierctl::heat_json(m).dump(2).c_str());
+		return 0;
+	}
+	if (svg.empty() && png.empty()) {
+		tierctl::TermOptions o;
+		struct winsize ws {};
+		if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+			o.columns = ws.ws_col;
+		const char *term = getenv("TERM");
+		o.color = isatty(STDOUT_FILENO) && !getenv("NO_COLOR") && !(term && std::string(term) == "dumb") &&
+			  !a.flag.count("--no-color");
+		fputs(tierctl::render_terminal(m, o).c_str(), stdout);
+	}
+	return 0;
+}
+
+// ------------------------------------------------------------ top
+
+double mono_s()
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+struct Sampler {
+	std::string only;	// one pool, or all
+	std::optional<nl::Client> nl;
+	bool nl_tried = false;
+
+	Result<tierctl::Sample> sample()
+	{
+		if (!nl_tried) {
+			nl_tried = true;
+			if (auto c = nl::Client::open())
+				nl.emplace(std::move(*c));
+		}
+		tierctl::Sample s;
+		s.time_s = mono_s();
+		auto names = dm::list();
+		if (!names)
+			return make_error(names.error(), names.code());
+		std::map<std::string, std::map<uint32_t, std::string>> vols;	// pool dev -> id -> name
+		std::vector<std::string> pools;
+		for (auto &n : *names) {
+			auto t = dm::table(n);
+			if (!t)
+				continue;
+			if (t->type == "tier-pool" && (only.empty() || n == only))
+				pools.push_back(n);
+			if (t->type == "tier")
+				if (auto vt = dm::parse_volume_table(t->params))
+					vols[vt->pool_dev][vt->id] = n;
+		}
+		if (!only.empty() && pools.empty())
+			return make_error("no pool " + only + " is active", ENOENT);
+		for (auto &p : pools) {
+			tierctl::PoolSample ps;
+			ps.name = p;
+			auto st = pool_status(p);
+			if (!st)
+				continue;	// removed meanwhile
+			ps.status = *st;
+			auto &active = vols[dev_of(p)];
+			auto ids = dm::message(p, "list_volumes");
+			std::istringstream in(ids ? *ids : "");
+			for (uint32_t id; in >> id;) {
+				auto it = active.find(id);
+				if (it == active.end()) {
+					ps.inactive_volumes++;
+					continue;
+				}
+				tierctl::VolSample v;
+				v.id = id;
+				v.device = it->second;
+				if (auto pr = dm::message(p, "get_profile " + std::to_string(id)))
+					if (auto pp = tierctl::parse_profile(*pr))
+						v.profile = *pp;
+				if (auto vs = dm::status(it->second))
+					if (auto m = dm::parse_volume_status(vs->params))
+						v.mapped = *m;
+				if (nl)
+					if (auto h = nl->dump_heat(p, id))
+						for (auto &e : *h) {
+							v.heat_total += e.reads + e.writes;
+							if (e.tier == 0)
+								v.heat_fast += e.reads + e.writes;
+						}
+				ps.volumes.push_back(std::move(v));
+			}
+			s.pools.push_back(std::move(ps));
+		}
+		return s;
+	}
+};
+
+volatile sig_atomic_t g_stop = 0;
+void on_signal(int) { g_stop = 1; }
+
+int top_cmd(const Args &a)
+{
+	if (a.pos.size() > 1)
+		return die("usage: tierctl [--json] top [POOL] [--once] [--iterations N] [--interval SECONDS]", 2);
+	uint32_t iterations = 0;
+	if (a.opt.count("--iterations") && (!parse_u32(opt(a, "--iterations"), iterations) || !iterations))
+		return die("--iterations takes a positive number", 2);
+	if (a.flag.count("--once"))
+		iterations = 1;
+	double interval = 1;
+	if (a.opt.count("--interval")) {
+		char *end;
+		interval = strtod(opt(a, "--interval").c_str(), &end);
+		if (*end || !(interval >= 0.1 && interval <= 3600))
+			return die("--interval takes seconds, 0.1 to 3600", 2);
+	}
+	for (auto f : {"--iterations", "--interval"})
+		if (a.flag.count(f))
+			return die(std::string(f) + " needs a value", 2);
+	Sampler sm;
+	sm.only = a.pos.empty() ? "" : a.pos[0];
+	auto prev = sm.sample();
+	if (!prev)
+		return die(prev.error());
+	bool screen = isatty(STDOUT_FILENO) && !iterations && !g_json;
+	struct sigaction sa {};
+	sa.sa_handler = on_signal;
+	sigaction(SIGINT, &sa, nullptr);
+	sigaction(SIGTERM, &sa, nullptr);
+	struct termios saved {};
+	bool raw = false;
+	if (screen) {
+		if (isatty(STDIN_FILENO) && tcgetattr(STDIN_FILENO, &saved) == 0) {
+			struct termios t = saved;
+			t.c_lflag &= ~(ICANON | ECHO);
+			t.c_cc[VMIN] = 0;
+			t.c_cc[VTIME] = 0;
+			raw = tcsetattr(STDIN_FILENO, TCSANOW, &t) == 0;
+		}
+		printf("\033[?1049h\033[?25l");	// alternate screen, no cursor
+	}
+	int rc = 0;
+	for (uint32_t it = 0; !g_stop && (!iterations || it < iterations); it++) {
+		// Wait one interval (a key q ends an interactive view).
+		double end = mono_s() + interval;
+		while (!g_stop) {
+			double left = end - mono_s();
+			if (left <= 0)
+				break;
+			struct pollfd pfd = {STDIN_FILENO, POLLIN, 0};
+			int r = poll(&pfd, raw ? 1 : 0, int(left * 1000) + 1);
+			if (r > 0 && raw) {
+				char c;
+				if (read(STDIN_FILENO, &c, 1) == 1 && (c == 'q' || c == 'Q'))
+					g_stop = 1;
+			}
+		}
+		if (g_stop)
+			break;
+		auto cur = sm.sample();
+		if (!cur) {
+			rc = 1;
+			if (screen)
+				printf("\033[?25h\033[?1049l");
+			screen = false;
+			die(cur.error());
+			break;
+		}
+		auto rows = tierctl::top_rows(*prev, *cur);
+		if (g_json) {
+			printf("%s\n", tierctl::top_json(rows, cur->time_s - prev->time_s).dump().c_str());
+		} else {
+			unsigned cols = 100;
+			struct winsize ws {};
+			if (isatty(STDOUT_FILENO) && ioctl(STDOUT_FILENO, TIOCGWINSZ, &ws) == 0 && ws.ws_col >= 40)
+				cols = ws.ws_col;
+			std::string text = tierctl::render_top(rows, cur->time_s - prev->time_s, cols);
+			if (screen)
+				printf("\033[H\033[2J%s(q quits)", text.c_str());
+			else
+				printf("%s%s", it ? "\n" : "", text.c_str());
+		}
+		fflush(stdout);
+		prev = std::move(cur);
+	}
+	if (screen)
+		printf("\033[?25h\033[?1049l");
+	if (raw)
+		tcsetattr(STDIN_FILENO, TCSANOW, &saved);
+	fflush(stdout);
+	return rc;
+}
+
+// ------------------------------------------------------------ cost
+
+int cost_cmd(const Args &a)
+{
+	if (a.pos.size() != 1)
+		return die("usage: tierctl [--json] cost POOL", 2);
+	const std::string &pool = a.pos[0];
+	auto cfg = tierd_config();
+	if (!cfg)
+		return die(cfg.error() + " (tierd reads the same file: fix it there)");
+	auto ps = pool_status(pool);
+	if (!ps)
+		return die(ps.error());
+	tierctl::TierdClient tc(cfg->socket);
+	auto r = tc.get("/v1/pools/" + pool + "/cost");
+	if (!r)
+		return die(r.code() == ECONNREFUSED ? r.error() + "; the cost report needs tierd (it holds the heat)"
+						    : r.error());
+	if (g_json) {
+		json out = *r;
+		json tiers = json::array();
+		for (size_t i = 0; i < cfg->tiers.size(); i++)
+			tiers.push_back({{"tier", i}, {"name", cfg->tiers[i].name}, {"class", cfg->tiers[i].cls},
+					 {"cost_per_gb_month", cfg->tiers[i].cost_gb_month}});
+		out["tiers"] = tiers;
+		printf("%s\n", out.dump(2).c_str());
+		return 0;
+	}
+	auto text = tierctl::render_cost(*r, cfg->tiers);
+	if (!text)
+		return die(text.error());
+	fputs(text->c_str(), stdout);
+	if (cfg->tiers.size() < ps->tiers.size())
+		printf("note: %s prices %zu of the pool's %zu tiers (add [[tier]] tables for the others)\n",
+		       g_tierd_config_path.empty() ? tierd::kDefaultConfig : g_tierd_config_path.c_str(), cfg->tiers.size(),
+		       ps->tiers.size());
+	return 0;
+}
+
 void usage(FILE *f)
 {
 	fprintf(f,
-		"usage: tierctl [--json] COMMAND ...\n"
+		"usage: tierctl [--json] [--tierd-config FILE] COMMAND ...\n"
 		"\n"
 		"Pools:\n"
 		"  pool create NAME --metadata DEV [--extent-size 1M] [--feature KEY=VALUE]... TIER_DEV...\n"
@@ -510,6 +1156,8 @@ void usage(FILE *f)
 		"  pool deactivate NAME\n"
 		"  pool status NAME\n"
 		"  pool set POOL KEY VALUE          (see docs/dm-tier.md for the settings)\n"
+		"  tier add POOL DEV\n"
+		"  tier remove POOL INDEX\n"
 		"  tier evacuate POOL TIER\n"
 		"Volumes:\n"
 		"  volume create POOL ID SIZE [--name NAME] [--policy P] [--model M] [--label KEY=VALUE]...\n"
@@ -523,15 +1171,78 @@ void usage(FILE *f)
 		"  migrate POOL ID EXTENT TIER\n"
 		"  pin POOL ID BEGIN END TIER\n"
 		"  unpin POOL ID BEGIN END\n"
+		"Monitoring:\n"
 		"  status\n"
+		"  top [POOL] [--once] [--iterations N] [--interval SECONDS]\n"
+		"  heatmap POOL ID [--svg FILE] [--png FILE] [--kernel] [--no-color]\n"
+		"  cost POOL                        (needs tierd)\n"
 		"Boot activation (pools described in DIR/pools.d/*.toml, DIR default /etc/dm-tier):\n"
 		"  boot activate [--config-dir DIR] [--wait SECONDS]\n"
 		"  boot deactivate [--config-dir DIR]\n"
 		"  boot check [--config-dir DIR]\n"
 		"\n"
 		"Devices are best given by stable paths (/dev/disk/by-id/...), tiers fastest\n"
-		"first.  SIZE takes K, M, G, T (binary).  Exit status: 0 done, 1 failed, 2 usage.\n");
+		"first.  SIZE takes K, M, G, T (binary).  --json prints read commands' results\n"
+		"as JSON.  tierd.conf (default /etc/dm-tier/tierd.conf) gives tierd's socket\n"
+		"and the tiers' names and prices.  'tierctl COMMAND --help' describes COMMAND.\n"
+		"Exit status: 0 done, 1 failed, 2 usage.\n");
 }
+
+// tierctl COMMAND --help: the command's usage and what it does.
+const std::map<std::string, std::pair<const char *, const char *>> kHelp = {
+	{"pool create", {"pool create NAME --metadata DEV [--extent-size 1M] [--feature KEY=VALUE]... TIER_DEV...",
+			 "Format a new pool on a blank metadata device and activate it as /dev/mapper/NAME.\n"
+			 "Tier devices fastest first; --extent-size is a power of two from 128K to 1G."}},
+	{"pool activate", {"pool activate NAME --metadata DEV [--extent-size 1M] [--feature ...] TIER_DEV...",
+			   "Activate an existing pool; the tiers in their original order."}},
+	{"pool deactivate", {"pool deactivate NAME", "Remove the pool device (refused while a volume is active)."}},
+	{"pool status", {"[--json] pool status NAME", "The pool's mode, policy, tiers, migrations and evacuation."}},
+	{"pool set", {"pool set POOL KEY VALUE", "Change a pool setting at run time (dm-tier(4) lists them)."}},
+	{"tier add", {"tier add POOL DEV",
+		      "Append DEV as the pool's new slowest tier by reloading the pool's table; its\n"
+		      "extents are usable at once.  Refused for a missing device, one already in\n"
+		      "the pool, a device of another pool, or a pool of 8 tiers."}},
+	{"tier remove", {"tier remove POOL INDEX",
+			 "Evacuate tier INDEX (its extents move to the nearest tiers with room; a\n"
+			 "progress bar on a terminal, progress lines otherwise), then reload the pool's\n"
+			 "table without it.  The tiers after it are renumbered.  Refused when the other\n"
+			 "tiers lack room.  Interrupted, the evacuation goes on in the kernel; run the\n"
+			 "command again to finish."}},
+	{"tier evacuate", {"tier evacuate POOL TIER", "Start evacuating a tier without removing it."}},
+	{"volume create", {"volume create POOL ID SIZE [--name NAME] [--policy P] [--model M] [--label KEY=VALUE]...",
+			   "Create volume ID, apply its settings and activate it; nothing is left half-made."}},
+	{"volume activate", {"volume activate POOL ID SIZE [--name NAME]", "Activate an existing volume."}},
+	{"volume deactivate", {"volume deactivate NAME", "Remove the volume's device; its data stays in the pool."}},
+	{"volume delete", {"volume delete POOL ID", "Delete an inactive volume and free its extents."}},
+	{"volume resize", {"volume resize NAME SIZE", "Grow an active volume (shrinking is refused)."}},
+	{"volume list", {"[--json] volume list POOL", "The pool's volumes: device, settings, labels, extents per tier."}},
+	{"volume set", {"volume set POOL ID KEY VALUE", "Set tiering_enabled, tiering_policy, prediction_model or a label."}},
+	{"migrate", {"migrate POOL ID EXTENT TIER", "Queue a move of one mapped extent to TIER."}},
+	{"pin", {"pin POOL ID BEGIN END TIER", "Pin the mapped extents of [BEGIN, END) on TIER."}},
+	{"unpin", {"unpin POOL ID BEGIN END", "Remove the pins in [BEGIN, END)."}},
+	{"status", {"[--json] status", "Every active pool, as pool status."}},
+	{"top", {"[--json] top [POOL] [--once] [--iterations N] [--interval SECONDS]",
+		 "A live view of every pool (or POOL): per volume read and write IOPS and MiB/s,\n"
+		 "tier mix, fast-tier hit ratio (share of recent accesses on tier 0), prefetch\n"
+		 "hits and migrations, from the kernel's status, profiles and heat (tierd is\n"
+		 "not needed).  Refreshes every second (--interval) full-screen on a terminal;\n"
+		 "q or Ctrl-C ends it.  --once prints one sample (rates over one interval),\n"
+		 "--iterations N prints N; with --json one JSON object a line."}},
+	{"heatmap", {"[--json] heatmap POOL ID [--svg FILE] [--png FILE] [--kernel] [--no-color]",
+		     "The per-extent heat and tier of volume ID: tierd's heat map when tierd runs,\n"
+		     "else (or with --kernel) the kernel's decayed read and write counts.  On a\n"
+		     "terminal one cell per extent (or group of extents), its glyph the heat\n"
+		     "(log2 scale), its colour the tier; without colours the tiers are printed\n"
+		     "beside.  --svg writes an SVG file, --png a PNG through gnuplot."}},
+	{"cost", {"[--json] cost POOL",
+		  "tierd's cost report: the monthly cost of each volume's data at the tiers'\n"
+		  "prices (tierd.conf [[tier]] cost_per_gb_month) and suggestions (demote cold\n"
+		  "data to a cheaper tier, with the saving and the latency change).  Needs tierd."}},
+	{"boot activate", {"boot activate [--config-dir DIR] [--wait SECONDS]",
+			   "Activate the pools and volumes described in DIR/pools.d/*.toml."}},
+	{"boot deactivate", {"boot deactivate [--config-dir DIR]", "Deactivate the configured volumes and pools."}},
+	{"boot check", {"boot check [--config-dir DIR]", "Check the configuration and devices, changing nothing."}},
+};
 
 } // namespace
 
@@ -542,6 +1253,8 @@ int main(int argc, char **argv)
 		std::string s = argv[i];
 		if (s == "--json") {
 			g_json = true;
+		} else if (s == "--tierd-config" && i + 1 < argc) {
+			g_tierd_config_path = argv[++i];
 		} else if (s == "-h" || s == "--help") {
 			usage(stdout);
 			return 0;
@@ -555,15 +1268,21 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	std::string cmd = argv[i++];
-	if ((cmd == "pool" || cmd == "volume" || cmd == "tier" || cmd == "boot") && i < argc)
+	if ((cmd == "pool" || cmd == "volume" || cmd == "tier" || cmd == "boot") && i < argc &&
+	    argv[i][0] != '-')
 		cmd += std::string(" ") + argv[i++];
 	Args a = parse(argc, argv, i);
 	if (a.flag.count("--help")) {
-		usage(stdout);
+		if (auto h = kHelp.find(cmd); h != kHelp.end())
+			printf("usage: tierctl %s\n\n%s\n", h->second.first, h->second.second);
+		else
+			usage(stdout);
 		return 0;
 	}
 	if (a.flag.count("--json"))
 		g_json = true;
+	if (a.opt.count("--tierd-config"))
+		g_tierd_config_path = opt(a, "--tierd-config");
 
 	if (cmd == "pool create")
 		return pool_up(a, true);
@@ -585,6 +1304,16 @@ int main(int argc, char **argv)
 		return volume_list(a);
 	if (cmd == "status")
 		return status_all();
+	if (cmd == "tier add")
+		return tier_add(a);
+	if (cmd == "tier remove")
+		return tier_remove(a);
+	if (cmd == "heatmap")
+		return heatmap_cmd(a);
+	if (cmd == "top")
+		return top_cmd(a);
+	if (cmd == "cost")
+		return cost_cmd(a);
 	if (cmd == "boot activate" || cmd == "boot deactivate" || cmd == "boot check")
 		return boot_cmd(cmd.substr(5), a);
 	if (auto it = kMsgCmds.find(cmd); it != kMsgCmds.end()) {
