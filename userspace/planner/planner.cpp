@@ -382,6 +382,8 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 			if (e.tr_heat <= 0)
 				v.tr_touched.push_back(t.extent);
 			e.tr_heat += (t.flags & DM_TIER_TR_WRITE) ? 1.0 - v.seq_share : 1.0;
+			if (!e.round_tr++)
+				v.round_touched.push_back(t.extent);
 			if (e.tr_serial != tr_serial_) {
 				e.tr_serial = tr_serial_;
 				e.tr_batches++;
@@ -512,6 +514,70 @@ std::uint32_t PoolPlanner::policy_tier(const VolumeState &v) const
 
 void PoolPlanner::resend_hints() { resend_hints_ = true; }
 
+void PoolPlanner::track_phase(VolumeState &v, double now_ms)
+{
+	// The round's active extents: repeatedly accessed, at four times the
+	// rate the round's transitions would give each of the volume's extents
+	// if spread evenly (a scan or a fill touches each extent once; a
+	// background of scattered reads stays near the even rate).
+	std::vector<std::uint64_t> active;
+	double sum = 0;
+	for (std::uint64_t x : v.round_touched)
+		if (auto it = v.extents.find(x); it != v.extents.end())
+			sum += it->second.round_tr;
+	double n = double(std::max<std::size_t>({v.extents.size(), v.round_touched.size(), 1}));
+	double floor = std::max<double>(cfg_.phase_active_transitions, 4 * sum / n);
+	for (std::uint64_t x : v.round_touched)
+		if (auto it = v.extents.find(x); it != v.extents.end() && it->second.round_tr >= floor)
+			active.push_back(x);
+	std::sort(active.begin(), active.end());
+	auto ch = v.phases.observe(now_ms, active);
+	if (ch.changed) {
+		if (ch.from >= 0) {
+			// The old phase's extents: their remembered heat was the
+			// forecast that deviated.  What they got this round (the
+			// end of their phase, likely) is what they are worth.
+			for (std::uint64_t x : v.phases.members(ch.from)) {
+				if (std::binary_search(ch.fresh.begin(), ch.fresh.end(), x))
+					continue;
+				auto it = v.extents.find(x);
+				if (it == v.extents.end())
+					continue;
+				ExtentState &e = it->second;
+				e.heat = std::min(decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms), double(e.round_tr));
+				e.pred = 0;
+				e.heat_ms = now_ms;
+				e.hot_reports = 0;
+			}
+		}
+		// The new phase's extents: all of a phase seen before, the active
+		// ones of a new phase.
+		v.phase_round = std::int64_t(round_);
+		v.phase_targets = ch.fresh;
+		if (ch.known)
+			for (std::uint64_t x : v.phases.members(ch.to))
+				if (!std::binary_search(ch.fresh.begin(), ch.fresh.end(), x))
+					v.phase_targets.push_back(x);
+	}
+	for (std::uint64_t x : v.round_touched)
+		if (auto it = v.extents.find(x); it != v.extents.end())
+			it->second.round_tr = 0;
+	v.round_touched.clear();
+	// The forecast next phase, while forecasts have been right at least
+	// half the time.
+	v.phase_forecast.clear();
+	auto f = v.phases.next();
+	if (f && (v.phases.forecasts < 2 || 2 * v.phases.forecasts_right >= v.phases.forecasts)) {
+		for (std::uint64_t x : v.phases.members(f->phase))
+			if (!v.phases.is_member(v.phases.current(), x))
+				v.phase_forecast.push_back(x);
+		v.phase_forecast_ms = f->at_ms;
+		for (std::uint64_t x : v.phase_forecast)
+			if (auto it = v.extents.find(x); it != v.extents.end())
+				it->second.keep_round = std::int64_t(round_);
+	}
+}
+
 Plan PoolPlanner::plan(double now_ms)
 {
 	Plan plan;
@@ -519,6 +585,10 @@ Plan PoolPlanner::plan(double now_ms)
 	const std::size_t nt = info_.tiers.size();
 	const double hl = cfg_.half_life_ms, w = cfg_.predicted_weight;
 	std::uint32_t budget = cfg_.budget_per_round;
+
+	if (cfg_.phase_tracking)
+		for (auto &[id, v] : vols_)
+			track_phase(v, now_ms);
 
 	// Re-tiering: a volume whose hot extents came unforecast.
 	// It lasts until the surprising extents have the evidence a promotion
@@ -597,7 +667,7 @@ Plan PoolPlanner::plan(double now_ms)
 		for (auto &x : c) {
 			if (!budget)
 				break;
-			if (x.e->migrating)
+			if (x.e->migrating || x.e->keep_round == std::int64_t(round_))
 				continue;
 			bool pressure = used[t] > cap[t] && x.score < cfg_.promote_heat;
 			bool cold = x.score <= cfg_.demote_heat && x.v->policy == "cost-optimized";
@@ -656,6 +726,80 @@ Plan PoolPlanner::plan(double now_ms)
 			v->queue.emplace(keep[i].extent, keep[i]);
 	}
 
+	// 2b. Phases: a phase change brings the new phase's extents to tier 0
+	// (migrations), the forecast next phase's extents follow as prefetches
+	// -- into room below the fill target, else in place of tier 0's
+	// coldest extents that are neither hot nor of either phase.
+	if (nt > 1) {
+		std::size_t vi = 0; // next victim candidate in on_tier[0] (coldest first)
+		for (auto &[id, v] : vols_) {
+			if (!v.tiering_enabled || (v.phase_targets.empty() && v.phase_forecast.empty()))
+				continue;
+			std::int64_t cur = v.phases.current();
+			auto phase_move = [&](std::uint64_t x, bool prefetch) -> bool {
+				auto it = v.extents.find(x);
+				if (it == v.extents.end())
+					return true;
+				ExtentState &e = it->second;
+				if (e.tier == 0 || e.tier >= nt || e.migrating || (e.flags & DM_TIER_HEAT_PINNED) ||
+				    std::int64_t(round_) - e.moved_round < std::int64_t(cfg_.residency_rounds))
+					return true;
+				if (!budget)
+					return false;
+				if (used[0] + 1 > cap[0]) {
+					if (budget < 2)
+						return false;
+					auto &vs = on_tier[0];
+					while (vi < vs.size() &&
+					       (vs[vi].e->migrating || vs[vi].e->keep_round == std::int64_t(round_) ||
+						(vs[vi].v == &v && v.phases.is_member(cur, vs[vi].extent))))
+						vi++;
+					if (vi >= vs.size() || vs[vi].score >= cfg_.promote_heat)
+						return false;
+					std::size_t to = room_below(0);
+					if (to >= nt)
+						return false;
+					move(vs[vi++], to);
+				}
+				Cand c{&v, x, &e, 0, false};
+				std::uint8_t from = e.tier;
+				if (!prefetch) {
+					move(c, 0);
+					v.phase_moves++;
+					return true;
+				}
+				dm_tier_extent_cmd cmd{};
+				cmd.volume = v.id;
+				cmd.tier = 0;
+				cmd.extent = x;
+				double ahead = std::max(0.0, v.phase_forecast_ms - now_ms);
+				cmd.deadline_ms = std::uint32_t(std::min(600000.0, ahead + cfg_.prefetch_deadline_min_ms));
+				plan.prefetch.push_back(cmd);
+				used[from] -= 1;
+				used[0] += 1;
+				e.migrating = true;
+				e.moved_round = std::int64_t(round_);
+				e.pred = std::min(4.0, decay(e.pred, e.heat_ms, now_ms, hl) + 1.0);
+				e.heat = decay(e.heat, e.heat_ms, now_ms, hl);
+				e.heat_ms = now_ms;
+				v.prefetch.issued++;
+				v.phase_prefetches++;
+				budget--;
+				return true;
+			};
+			std::vector<std::uint64_t> left;
+			for (std::uint64_t x : v.phase_targets)
+				if (!phase_move(x, false))
+					left.push_back(x);
+			// Left for lack of room: tried again for a few rounds.
+			v.phase_targets = std::int64_t(round_) - v.phase_round < 3 ? std::move(left)
+									       : std::vector<std::uint64_t>{};
+			for (std::uint64_t x : v.phase_forecast)
+				if (!phase_move(x, true))
+					break;
+		}
+	}
+
 	// 3. Promotions, hottest first (volumes being re-tiered first): into
 	// the fastest tier with room, else by swapping with a colder extent.
 	std::vector<Cand> hot;
@@ -689,7 +833,7 @@ Plan PoolPlanner::plan(double now_ms)
 				continue;
 			auto &vs = on_tier[t];
 			std::size_t &i = victim[t];
-			while (i < vs.size() && vs[i].e->migrating)
+			while (i < vs.size() && (vs[i].e->migrating || vs[i].e->keep_round == std::int64_t(round_)))
 				i++;
 			if (i >= vs.size() || vs[i].score + cfg_.swap_margin >= x.score)
 				continue;

@@ -32,6 +32,7 @@
 
 #include "common/result.h"
 #include "planner/kernel.h"
+#include "planner/phase.h"
 #include "predictor/predictor.h"
 
 namespace dmtier::planner {
@@ -88,6 +89,16 @@ struct PlannerConfig {
 	double retier_deviation = 0.5;
 	std::uint32_t retier_min_hot = 4;
 
+	// Phases of the hot set (planner/phase.h): an extent with at least
+	// phase_active_transitions transitions in a round, and at least four
+	// times the round's transitions per extent of the volume, is active.  On a
+	// phase change the new phase's extents (all of them for a phase seen
+	// before) go to tier 0 at once and the old phase's heat memory is
+	// dropped; once a phase's successor is learned, its extents are
+	// prefetched into tier 0 in the room of extents of neither phase.
+	bool phase_tracking = true;
+	std::uint32_t phase_active_transitions = 2;
+
 	// "" follows each volume's prediction_model; else this model for all.
 	std::string model_override;
 	// The LSTM (forced, or the selector's candidate) trains on a
@@ -138,6 +149,11 @@ struct ExtentState {
 	std::uint32_t lead_rounds = 0;
 	std::int64_t lead_round = -1;
 	std::uint8_t lead_tier = 0;
+	// Transitions in the current planning round (phase tracking).
+	std::uint32_t round_tr = 0;
+	// A member of the forecast next phase: kept on tier 0 through this
+	// round (not shed, not a swap victim).
+	std::int64_t keep_round = -1;
 };
 
 struct PrefetchEntry {
@@ -182,6 +198,14 @@ public:
 	bool retier = false;
 	std::uint32_t retier_rounds = 0; // rounds of re-tiering left
 	std::uint64_t retier_events = 0;
+	// Phases of the hot set; extents to bring to tier 0 for a phase
+	// change (migrations) and for the forecast next phase (prefetches).
+	PhaseTracker phases;
+	std::vector<std::uint64_t> round_touched; // extents with round_tr > 0
+	std::vector<std::uint64_t> phase_targets, phase_forecast;
+	double phase_forecast_ms = 0; // predicted start of the forecast phase
+	std::int64_t phase_round = 0;	// round of the last phase change
+	std::uint64_t phase_moves = 0, phase_prefetches = 0;
 	// Predictor and its accuracy (top-depth hit of the next transition).
 	std::unique_ptr<predictor::Predictor> predictor;
 	bool warm_started = false; // the LSTM started from a saved model file
@@ -265,6 +289,7 @@ private:
 	void observe(VolumeState &v, ExtentState &e, double heat, std::uint32_t epoch, std::uint8_t tier,
 		     std::uint8_t flags, double now_ms);
 	bool sustained(const ExtentState &e) const;
+	void track_phase(VolumeState &v, double now_ms);
 
 	std::string pool_;
 	PlannerConfig cfg_;
