@@ -14,6 +14,15 @@
  *	  "F <seq>"           written as one batch right after a flush (or a
  *			      RWF_DSYNC write) completed: everything before
  *			      <seq> is durable.
+ *	With CRASHIO_FUA=self in the environment (power-cut replay,
+ *	tests/kernel/057-log-writes-replay.sh) a RWF_DSYNC write makes only
+ *	itself durable, as on a real device that loses unflushed writes; it
+ *	is logged as
+ *	  "U <block> <seq>"   one line per block of the write, after it
+ *			      completed: that block is durable with <seq>.
+ *	(The crash test's default counts on the lab: every acknowledged write
+ *	reached QEMU and survives the guest, so a FUA write is a durable point
+ *	for all of them.)
  *   crashio verify DEV STATE LOG ROUND EXTENT_BYTES
  *	Replays STATE (what was durable and read back last time, absent on
  *	the first round) and LOG into the expected content of each block and
@@ -25,6 +34,9 @@
  *	    never durably written) must read zeros or a later write of it;
  *	    zeros are also fine after a discard issued since the last
  *	    durable point;
+ *	  - operations are applied when they become durable only if newer
+ *	    than the block's durable state (a "U" line may make a block
+ *	    durable before earlier pending operations of it);
  *	  - anything else - zeros where data was durable, an older version,
  *	    another block's data, garbage - is a failure.
  *	Then fdatasync()s the device and writes STATE anew from what it
@@ -210,6 +222,7 @@ static __attribute__((noreturn)) void cmd_write(int argc, char **argv)
 	uint64_t nw = 0, nd = 0, nf = 0, nfua = 0, limit;
 	unsigned char *buf;
 	int fd;
+	bool fua_self = getenv("CRASHIO_FUA") && !strcmp(getenv("CRASHIO_FUA"), "self");
 
 	if (argc != 7)
 		die("usage: crashio write DEV LOG ROUND SEED EXTENT_BYTES");
@@ -270,10 +283,16 @@ static __attribute__((noreturn)) void cmd_write(int argc, char **argv)
 				die("write %u blocks at %" PRIu64 ": %s", run, b,
 				    n < 0 ? strerror(errno) : "short write");
 			for (i = 0; i < run; i++)
-				batch_add("W %" PRIu64 " %" PRIu64 "\n", b + i, seq + i);
+				batch_add("%c %" PRIu64 " %" PRIu64 "\n", fua && fua_self ? 'U' : 'W',
+					  b + i, seq + i);
 			seq += run;
 			nw++;
-			if (fua) {
+			if (fua && fua_self) {
+				/* Only this write is durable: its lines go out now. */
+				log_write(batch, batch_len);
+				batch_len = 0;
+				nfua++;
+			} else if (fua) {
 				/* An acknowledged FUA write: every earlier allocation is
 				 * durable, and in the lab the data of every acknowledged
 				 * write is (it reached QEMU, which survives the guest). */
@@ -347,17 +366,31 @@ static int cmd_verify(int argc, char **argv)
 				break;	/* torn last line: the crash cut it */
 			if (sscanf(line, "%c %" SCNu64 " %" SCNu64, &op, &x, &s) < 2)
 				die("%s: bad line '%s'", log, line);
+			if (op == 'U') {
+				if (x >= nblocks)
+					die("%s: bad line '%s'", log, line);
+				if (s > st[x].seq) {
+					st[x].data = true;
+					st[x].seq = s;
+				}
+				durable_ops++;
+				continue;
+			}
 			if (op == 'F') {
 				for (i = 0; i < npend; i++) {
 					struct pend *p = &pend[i];
 
 					if (p->op == 'W') {
-						st[p->x].data = true;
-						st[p->x].seq = p->seq;
+						if (p->seq > st[p->x].seq) {
+							st[p->x].data = true;
+							st[p->x].seq = p->seq;
+						}
 					} else {
 						for (b = p->x * bpe; b < (p->x + 1) * bpe && b < nblocks; b++) {
-							st[b].data = false;
-							st[b].seq = p->seq;
+							if (p->seq > st[b].seq) {
+								st[b].data = false;
+								st[b].seq = p->seq;
+							}
 						}
 					}
 				}
