@@ -132,7 +132,8 @@ bool sb_valid(const dmt_superblock *sb)
 bool block_valid(const Block &b, uint32_t type, uint64_t slot)
 {
 	auto *h = reinterpret_cast<const dmt_block_header *>(b.data());
-	return h->csum == block_csum(b.data(), b.size()) && h->type == type && h->blocknr == slot;
+	// The cheap fields first: a blank slot costs no checksum.
+	return h->type == type && h->blocknr == slot && h->csum == block_csum(b.data(), b.size());
 }
 
 uint64_t layout_end(const dmt_superblock &sb)
@@ -141,6 +142,42 @@ uint64_t layout_end(const dmt_superblock &sb)
 	if (sb.nr_tiers)
 		end = sb.tiers[sb.nr_tiers - 1].area_start + 2 * sb.tiers[sb.nr_tiers - 1].area_blocks;
 	return end;
+}
+
+// The superblock's layout against the device: the volume area after the
+// superblocks, each tier's reverse map after the area before it (the
+// kernel only ever appends), all inside the device.  Only the last tier's
+// end used to be checked, so another tier's map could lie past the device
+// (and its size be anything) or over another area.  "" when it is sound.
+std::string layout_error(const dmt_superblock &sb, uint64_t dev_blocks)
+{
+	auto range = [](uint64_t start, uint64_t blocks) {
+		return "blocks " + std::to_string(start) + "+" + std::to_string(blocks);
+	};
+	if (sb.vol_area_start < 2)
+		return "the volume area (" + range(sb.vol_area_start, 2 * sb.vol_area_blocks) +
+		       ") overlaps the superblocks";
+	if (sb.vol_area_start > dev_blocks || sb.vol_area_blocks > (dev_blocks - sb.vol_area_start) / 2)
+		return "the volume area (" + range(sb.vol_area_start, 2 * sb.vol_area_blocks) +
+		       ") is past the end of the device (" + std::to_string(dev_blocks) + " blocks)";
+	uint64_t prev_end = sb.vol_area_start + 2 * sb.vol_area_blocks;
+	std::string prev = "the volume area";
+	for (unsigned t = 0; t < sb.nr_tiers; t++) {
+		const auto &r = sb.tiers[t];
+		std::string name = "tier " + std::to_string(t) + "'s reverse map";
+		if (r.area_start > dev_blocks || r.area_blocks > (dev_blocks - r.area_start) / 2)
+			return name + " (" + range(r.area_start, 2 * r.area_blocks) +
+			       ") is past the end of the device (" + std::to_string(dev_blocks) + " blocks)";
+		if (r.area_start < prev_end)
+			return name + " (" + range(r.area_start, 2 * r.area_blocks) + ") overlaps " + prev;
+		uint64_t need = r.nr_extents / DMT_RMAP_PER_BLOCK + (r.nr_extents % DMT_RMAP_PER_BLOCK != 0);
+		if (r.area_blocks != need)
+			return name + " has " + std::to_string(r.area_blocks) + " blocks for " +
+			       std::to_string(r.nr_extents) + " extents";
+		prev_end = r.area_start + 2 * r.area_blocks;
+		prev = name;
+	}
+	return "";
 }
 
 // Read one logical block's two slots; pick as the kernel does.
@@ -217,6 +254,8 @@ Result<Pool> load(const Device &dev, std::vector<Problem> &problems, bool revers
 	    sb.max_volumes != DMT_MAX_VOLUMES || layout_end(sb) > pool.dev_blocks ||
 	    sb.extent_sectors < 256 || (sb.extent_sectors & (sb.extent_sectors - 1)))
 		return make_error("superblock is inconsistent (tiers, layout or extent size)", EINVAL);
+	if (std::string why = layout_error(sb, pool.dev_blocks); !why.empty())
+		return make_error("superblock is inconsistent: " + why, EINVAL);
 
 	pool.records.resize(DMT_MAX_VOLUMES);
 	pool.vol_cur_slot.resize(sb.vol_area_blocks);
@@ -237,9 +276,6 @@ Result<Pool> load(const Device &dev, std::vector<Problem> &problems, bool revers
 		tier.area_start = r.area_start;
 		tier.area_blocks = r.area_blocks;
 		tier.dev_sectors = r.dev_sectors;
-		if (tier.area_blocks != (tier.nr_extents + DMT_RMAP_PER_BLOCK - 1) / DMT_RMAP_PER_BLOCK)
-			return make_error("tier " + std::to_string(t) + ": reverse-map size disagrees with its extents",
-					  EINVAL);
 		if (!reverse_maps) {
 			pool.tiers.push_back(std::move(tier));
 			continue;
@@ -282,7 +318,8 @@ std::vector<Problem> check(const Pool &pool)
 	std::map<std::pair<uint32_t, uint64_t>, std::pair<unsigned, uint64_t>> seen;
 	for (unsigned t = 0; t < pool.tiers.size(); t++) {
 		const auto &tier = pool.tiers[t];
-		for (uint64_t p = 0; p < tier.nr_extents; p++) {
+		// Loaded without reverse maps: only the records are checked.
+		for (uint64_t p = 0; p < tier.rmap.size(); p++) {
 			uint64_t e = tier.rmap[p];
 			if (e == DMT_RMAP_FREE)
 				continue;
@@ -354,7 +391,7 @@ std::vector<std::string> repair(Pool &pool)
 	}
 	std::map<std::pair<uint32_t, uint64_t>, bool> seen;
 	for (unsigned t = 0; t < pool.tiers.size(); t++) {
-		for (uint64_t p = 0; p < pool.tiers[t].nr_extents; p++) {
+		for (uint64_t p = 0; p < pool.tiers[t].rmap.size(); p++) {
 			uint64_t &e = pool.tiers[t].rmap[p];
 			if (e == DMT_RMAP_FREE)
 				continue;
@@ -396,6 +433,13 @@ void seal(Block &b, uint32_t type, uint64_t generation, uint64_t slot)
 
 Status write(Device &dev, Pool &pool, bool clear_needs_check)
 {
+	for (const auto &tier : pool.tiers)
+		if (tier.rmap.size() != tier.nr_extents || tier.cur_slot.size() != tier.area_blocks)
+			return make_error(dev.path() + ": the pool was loaded without its reverse maps; "
+					  "it cannot be written", EINVAL);
+	if (pool.records.size() != DMT_MAX_VOLUMES || pool.vol_cur_slot.size() != pool.sb.vol_area_blocks)
+		return make_error(dev.path() + ": the pool's volume records are incomplete; it cannot be written",
+				  EINVAL);
 	uint64_t gen = pool.generation + 1;
 	Block b;
 	for (uint64_t i = 0; i < pool.sb.vol_area_blocks; i++) {

@@ -201,3 +201,88 @@ TEST_F(Image, LostBlockIsReportedAndRepairable)
 	ASSERT_TRUE(load(dev, problems).ok());
 	EXPECT_TRUE(problems.empty());
 }
+
+// Found by fuzzing (tests/fuzz, docs/reliability.md): regression tests.
+namespace {
+
+// Rewrites the current superblock of @dev with @change applied (checksum
+// fixed), as a corruption the checksum does not catch would.
+template <typename F>
+void patch_superblock(Device &dev, const Pool &p, F change)
+{
+	std::array<uint8_t, DMT_BLOCK_SIZE> b{};
+	ASSERT_TRUE(dev.read(p.sb_slot, 1, b.data()).ok());
+	auto *sb = reinterpret_cast<dmt_superblock *>(b.data());
+	change(*sb);
+	sb->csum = block_csum(b.data(), b.size());
+	ASSERT_TRUE(dev.write(p.sb_slot, 1, b.data()).ok());
+}
+
+std::string load_error(const Device &dev)
+{
+	std::vector<Problem> problems;
+	auto back = load(dev, problems);
+	return back.ok() ? "" : back.error();
+}
+
+} // namespace
+
+TEST_F(Image, TierAreaPastTheDeviceIsRefused)
+{
+	// Only the last tier's end was checked: tier 0 could claim 2^40
+	// extents, and load() tried to allocate 8 TiB for its reverse map.
+	Device dev = open();
+	Pool p = make_pool(dev);
+	patch_superblock(dev, p, [](dmt_superblock &sb) {
+		sb.tiers[0].nr_extents = 1ULL << 40;
+		sb.tiers[0].area_blocks = ((1ULL << 40) + DMT_RMAP_PER_BLOCK - 1) / DMT_RMAP_PER_BLOCK;
+	});
+	EXPECT_NE(load_error(dev).find("tier 0's reverse map (blocks 296+"), std::string::npos) << load_error(dev);
+	EXPECT_NE(load_error(dev).find("past the end of the device"), std::string::npos);
+}
+
+TEST_F(Image, ExtentCountThatWrapsIsRefused)
+{
+	// (nr_extents + 507) / 508 wrapped to 0 for nr_extents near 2^64.
+	Device dev = open();
+	Pool p = make_pool(dev);
+	patch_superblock(dev, p, [](dmt_superblock &sb) {
+		sb.tiers[0].nr_extents = ~0ULL;
+		sb.tiers[0].area_blocks = 0;
+	});
+	EXPECT_NE(load_error(dev).find("has 0 blocks for 18446744073709551615 extents"), std::string::npos)
+		<< load_error(dev);
+}
+
+TEST_F(Image, OverlappingAreasAreRefused)
+{
+	// Two tiers' reverse maps in the same blocks: a repair wrote one over
+	// the other and lost mappings.
+	Device dev = open();
+	Pool p = make_pool(dev);
+	patch_superblock(dev, p, [](dmt_superblock &sb) { sb.tiers[1].area_start = sb.tiers[0].area_start; });
+	EXPECT_NE(load_error(dev).find("tier 1's reverse map"), std::string::npos) << load_error(dev);
+	EXPECT_NE(load_error(dev).find("overlaps tier 0's reverse map"), std::string::npos);
+	patch_superblock(dev, p, [](dmt_superblock &sb) { sb.vol_area_start = 0; });
+	EXPECT_NE(load_error(dev).find("the volume area (blocks 0+294) overlaps the superblocks"), std::string::npos)
+		<< load_error(dev);
+}
+
+TEST_F(Image, PoolLoadedWithoutReverseMapsChecksRecordsAndIsNotWritten)
+{
+	// check() read every tier's reverse map, empty when loaded without them.
+	Device dev = open();
+	Pool p = make_pool(dev);
+	p.tiers[0].rmap[3] = dmt_rmap_pack(9, 1, 0); // unknown volume
+	ASSERT_TRUE(write(dev, p, false).ok());
+	std::vector<Problem> problems;
+	auto light = load(dev, problems, false);
+	ASSERT_TRUE(light.ok()) << light.error();
+	EXPECT_TRUE(check(*light).empty());
+	auto st = write(dev, *light, false);
+	ASSERT_FALSE(st.ok());
+	EXPECT_NE(st.error().find("without its reverse maps"), std::string::npos);
+	auto full = load(dev, problems);
+	ASSERT_TRUE(full.ok());
+	EXPECT_EQ(check(*full).size(), 1u);
+}
