@@ -90,7 +90,7 @@ Result<ParsedLine> parse_msr(std::string_view line)
 		return field_count(f.size(), 7);
 	ParsedLine p{LineKind::record, {}, {}};
 	std::uint64_t ticks;
-	if (!to_uint(f[0], &ticks) || ticks < kFiletimeUnixEpoch)
+	if (!to_uint(f[0], &ticks) || ticks < kFiletimeUnixEpoch || ticks - kFiletimeUnixEpoch > UINT64_MAX / 100)
 		return field_error("timestamp", f[0], "Windows FILETIME after 1970");
 	p.rec.time_ns = (ticks - kFiletimeUnixEpoch) * 100;
 	if (f[3] == "Read")
@@ -204,6 +204,8 @@ Result<ParsedLine> parse_lirs(std::string_view line, std::uint64_t index, const 
 	// The LIRS trace files carry '*' separator lines between phases.
 	if (t == "*")
 		return ParsedLine{};
+	if (opt.block_size == 0)
+		return make_error("LIRS block size 0 (expected at least 1 byte)");
 	std::uint64_t block;
 	if (!to_uint(t, &block) || block > UINT64_MAX / opt.block_size)
 		return field_error("block number", t, "non-negative integer");

@@ -143,5 +143,29 @@ TEST(Formats, Names)
 	EXPECT_FALSE(parse_format("nope").has_value());
 }
 
+// Found by fuzzing (tests/fuzz/trace_entry.cpp): a LIRS block size of 0
+// divided by zero (tier-sim's --lirs-block-size accepted 0); an MSR
+// timestamp past 2^64 ns after 1970 wrapped.
+TEST(Formats, LirsBlockSizeZeroIsAnError)
+{
+	ParseOptions opt;
+	opt.block_size = 0;
+	auto p = parse_line(Format::lirs, "12", 0, opt);
+	ASSERT_FALSE(p.ok());
+	EXPECT_NE(p.error().find("block size 0"), std::string::npos) << p.error();
+}
+
+TEST(Formats, MsrTimestampThatOverflowsIsAnError)
+{
+	auto p = parse_line(Format::msr, "18446744073709551615,hm,0,Read,0,512,1", 0, ParseOptions{});
+	ASSERT_FALSE(p.ok());
+	EXPECT_NE(p.error().find("bad timestamp"), std::string::npos) << p.error();
+	// The largest that fits still parses.
+	std::uint64_t last = 116444736000000000ULL + UINT64_MAX / 100;
+	auto q = parse_line(Format::msr, std::to_string(last) + ",hm,0,Read,0,512,1", 0, ParseOptions{});
+	ASSERT_TRUE(q.ok()) << q.error();
+	EXPECT_EQ(q->rec.time_ns, UINT64_MAX / 100 * 100);
+}
+
 } // namespace
 } // namespace dmtier::trace
