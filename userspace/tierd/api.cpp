@@ -9,12 +9,14 @@ namespace dmtier::tierd {
 
 namespace {
 
-ApiResponse error(int status, const std::string &msg)
-{
-	return {status, json{{"error", msg}}.dump() + "\n"};
-}
+// Strings from the request (a pool name in a path, a key of a body) need
+// not be UTF-8: dump() would throw on them and the answer be a 500.  They
+// are written with U+FFFD in place of each invalid byte instead.
+std::string dump(const json &j) { return j.dump(-1, ' ', false, json::error_handler_t::replace); }
 
-ApiResponse ok(const json &j, int status = 200) { return {status, j.dump() + "\n"}; }
+ApiResponse error(int status, const std::string &msg) { return {status, dump(json{{"error", msg}}) + "\n"}; }
+
+ApiResponse ok(const json &j, int status = 200) { return {status, dump(j) + "\n"}; }
 
 
 template <typename T>

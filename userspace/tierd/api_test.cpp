@@ -242,3 +242,23 @@ TEST(Api, ParseSize)
 	EXPECT_FALSE(parse_size(json(true)).ok());
 	EXPECT_FALSE(parse_size(json(0)).ok());
 }
+
+// Found by fuzzing (tests/fuzz/api_entry.cpp): a path or body key that is
+// not UTF-8 (cpp-httplib decodes %FF in a path to the byte) made dump()
+// throw, and the answer was a 500 "internal error".
+TEST(Api, BytesThatAreNotUtf8AreAClearError)
+{
+	FakeBackend b;
+	Api a(b);
+	auto r = call(a, "GET", "/v1/pools/\xff\xfe/volumes");
+	EXPECT_EQ(r.status, 404) << r.body;
+	EXPECT_EQ(err_of(r), "no pool '\xef\xbf\xbd\xef\xbf\xbd'");
+	r = call(a, "GET", "/v2/\xc3");
+	EXPECT_EQ(r.status, 404) << r.body;
+	// (nlohmann::json refuses such a body outright.)
+	r = call(a, "POST", "/v1/pools/tank/volumes", "{\"\xff\": 1}");
+	EXPECT_EQ(r.status, 400) << r.body;
+	EXPECT_NE(err_of(r).find("not valid JSON"), std::string::npos);
+	r = call(a, "\xff", "/v1/pools");
+	EXPECT_EQ(r.status, 405) << r.body;
+}

@@ -88,3 +88,17 @@ TEST(Config, MissingFile)
 	ASSERT_FALSE(c.ok());
 	EXPECT_NE(c.error().find("/nonexistent/tierd.conf"), std::string::npos);
 }
+
+// Found by fuzzing (tests/fuzz/config_entry.cpp): TOML's nan passed the
+// range test (every comparison with NaN is false); an integer setting then
+// converted NaN to int64_t (undefined behaviour), a real one kept NaN.
+TEST(Config, NanIsOutOfRange)
+{
+	for (const char *text : {"[daemon]\nround_ms = nan\n", "[planner]\npromote_heat = nan\n",
+				 "[planner]\nfill_target = -nan\n",
+				 "[[tier]]\nclass = \"nvme\"\ncost_per_gb_month = nan\n"}) {
+		auto c = parse_config(text, "t.conf");
+		ASSERT_FALSE(c.ok()) << text;
+		EXPECT_NE(c.error().find("nan is out of range"), std::string::npos) << c.error();
+	}
+}

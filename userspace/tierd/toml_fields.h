@@ -77,7 +77,7 @@ bool get_num(Ctx &c, const toml::table &t, const char *sec, const char *key, T *
 		v = *d;
 	else
 		return c.fail(*n, std::string(sec) + "." + key + " must be a number");
-	if (v < lo || v > hi) {
+	if (!(v >= lo && v <= hi)) { // NaN too: it passed the range test, then int64_t(NaN) was undefined
 		std::ostringstream o;
 		o << sec << "." << key << " = " << v << " is out of range [" << lo << ", " << hi << "]";
 		return c.fail(*n, o.str());
