@@ -47,6 +47,8 @@ const char kUsage[] =
 	"output:\n"
 	"  --csv FILE             results CSV (default stdout)\n"
 	"  --timeline FILE        hit ratio over time, one column per policy\n"
+	"  --volumes FILE         per volume and policy: accesses, transitions, hits and\n"
+	"                         (auto) the model the selector ended on\n"
 	"  --plot PREFIX          gnuplot PNGs PREFIX-hits.png and PREFIX-heat.png\n"
 	"  --speed                measure LSTM predictions/s, training transitions/s and\n"
 	"                         model bytes, every model's next-transition top-1/top-4\n"
@@ -227,7 +229,7 @@ int main(int argc, char **argv)
 	tiersim::SimConfig cfg;
 	trace::ReaderOptions ropt;
 	std::vector<std::string> policies = {"lru"}, traces;
-	std::string csv_file, timeline_file, plot_prefix;
+	std::string csv_file, timeline_file, plot_prefix, volumes_file;
 	bool speed = false;
 	for (int i = 1; i < argc; ++i) {
 		std::string a = argv[i];
@@ -292,6 +294,8 @@ int main(int argc, char **argv)
 			csv_file = need();
 		} else if (a == "--timeline") {
 			timeline_file = need();
+		} else if (a == "--volumes") {
+			volumes_file = need();
 		} else if (a == "--plot") {
 			plot_prefix = need();
 		} else if (a == "--speed") {
@@ -313,6 +317,15 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	std::fprintf(csv, "%s\n", tiersim::csv_header().c_str());
+	std::FILE *vcsv = nullptr;
+	if (!volumes_file.empty()) {
+		vcsv = std::fopen(volumes_file.c_str(), "w");
+		if (!vcsv) {
+			std::perror(volumes_file.c_str());
+			return 1;
+		}
+		std::fprintf(vcsv, "trace,policy,volume,accesses,transitions,hits,model\n");
+	}
 	int rc = 0;
 	for (const auto &path : traces) {
 		auto t = trace::read_trace(path, ropt);
@@ -339,6 +352,15 @@ int main(int argc, char **argv)
 			}
 			std::fprintf(csv, "%s\n", tiersim::csv_row(name, *r).c_str());
 			std::fflush(csv);
+			for (std::size_t v = 0; vcsv && v < r->per_volume.size(); ++v) {
+				const auto &pv = r->per_volume[v];
+				if (pv.accesses)
+					std::fprintf(vcsv, "%s,%s,%s,%llu,%llu,%llu,%s\n", name.c_str(),
+						     pol.c_str(), (v < t->volumes.size() ? t->volumes[v] : std::to_string(v)).c_str(),
+						     (unsigned long long)pv.accesses,
+						     (unsigned long long)pv.transitions,
+						     (unsigned long long)pv.hits, pv.model.c_str());
+			}
 			results.push_back(std::move(*r));
 		}
 		if (results.empty())
@@ -371,5 +393,7 @@ int main(int argc, char **argv)
 	}
 	if (csv != stdout)
 		std::fclose(csv);
+	if (vcsv)
+		std::fclose(vcsv);
 	return rc;
 }

@@ -84,13 +84,17 @@ public:
 		s.predictions = predictions_;
 		s.predict_seconds = seconds_;
 		std::map<std::string, std::size_t> choice;
-		for (const auto &m : models_) {
+		s.volume_models.resize(models_.size());
+		for (std::size_t v = 0; v < models_.size(); ++v) {
+			const auto &m = models_[v];
 			if (!m)
 				continue;
 			++s.volumes;
 			s.model_bytes_max = std::max(s.model_bytes_max, m->model_bytes());
-			if (auto *sel = dynamic_cast<const predictor::ModelSelector *>(m.get()))
+			if (auto *sel = dynamic_cast<const predictor::ModelSelector *>(m.get())) {
 				++choice[std::string(sel->active())];
+				s.volume_models[v] = sel->active();
+			}
 		}
 		for (const auto &[name, n] : choice)
 			s.selector_choice += (s.selector_choice.empty() ? "" : " ") + name + ":" +

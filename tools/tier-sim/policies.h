@@ -64,6 +64,7 @@ struct PolicyStats {
 	std::size_t model_bytes_max = 0;
 	std::size_t volumes = 0;
 	std::string selector_choice;
+	std::vector<std::string> volume_models; // auto: active model per volume id
 };
 
 class Policy {

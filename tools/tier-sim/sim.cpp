@@ -146,6 +146,7 @@ Result<SimResult> simulate(const trace::Trace &t, const SimConfig &cfg)
 	const std::size_t per_bucket = (p.id.size() + buckets - 1) / buckets;
 	r.heat.assign(buckets, std::vector<std::uint32_t>(cfg.heat_bins, 0));
 	std::vector<double> latency(t.records.size(), 0);
+	r.per_volume.resize(t.volumes.size() + 1);
 	std::uint64_t bucket_hits = 0, bucket_n = 0, misses = 0;
 	for (std::size_t i = 0; i < p.id.size(); ++i) {
 		const std::uint32_t id = p.id[i];
@@ -161,6 +162,10 @@ Result<SimResult> simulate(const trace::Trace &t, const SimConfig &cfg)
 		}
 		r.hits += hit;
 		misses += !hit;
+		auto &pv = r.per_volume[t.records[rec].volume];
+		++pv.accesses;
+		pv.hits += hit;
+		pv.transitions += p.transition[i];
 		double done = pool.device(hit ? 0 : 1).serve(now, p.bytes[i]);
 		latency[rec] = std::max(latency[rec], done - now);
 		(*policy)->on_access(id, i, hit, now);
@@ -215,6 +220,8 @@ Result<SimResult> simulate(const trace::Trace &t, const SimConfig &cfg)
 	r.model_bytes_max = ps.model_bytes_max;
 	r.volumes = ps.volumes;
 	r.selector_choice = ps.selector_choice;
+	for (std::size_t v = 0; v < ps.volume_models.size() && v < r.per_volume.size(); ++v)
+		r.per_volume[v].model = ps.volume_models[v];
 	r.wall_seconds =
 		std::chrono::duration<double>(std::chrono::steady_clock::now() - wall0).count();
 	return r;

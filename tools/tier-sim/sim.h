@@ -57,6 +57,11 @@ struct TimelinePoint {
 	double time_s = 0;      // arrival time of the bucket's last record
 };
 
+struct VolumeResult {
+	std::uint64_t accesses = 0, hits = 0, transitions = 0;
+	std::string model; // auto: the volume's active model at the end
+};
+
 struct SimResult {
 	std::string policy;
 	std::uint64_t records = 0, accesses = 0, transitions = 0;
@@ -76,6 +81,7 @@ struct SimResult {
 	double wall_seconds = 0;
 	std::string selector_choice;       // auto: active model per volume (summary)
 	std::vector<TimelinePoint> timeline;
+	std::vector<VolumeResult> per_volume; // indexed by the trace's volume id
 	// heat[t][b]: accesses in time bucket t to extent bin b.
 	std::vector<std::vector<std::uint32_t>> heat;
 };
