@@ -112,18 +112,24 @@ private:
 		sc.budget = ctx_.cfg.prefetch_depth;
 		sc.min_probability = ctx_.cfg.prefetch_min_probability;
 		auto p = predictor::make_volume_predictor(*setting, sc);
-		if (auto *sel = dynamic_cast<predictor::ModelSelector *>(p->get()))
+		if (auto *sel = dynamic_cast<predictor::ModelSelector *>(p->get())) {
+			// The volumes of one pool share their shadow evidence.
+			if (!pool_)
+				pool_ = std::make_shared<predictor::SelectorPool>();
+			sel->set_pool(pool_);
 			sel->set_residency([this, vol](predictor::Extent e) {
 				std::uint32_t id;
 				return ctx_.ids.find(IdMap::key(vol, e), &id) && id < ctx_.pool.size() &&
 				       ctx_.pool.resident(id);
 			});
+		}
 		return std::move(*p);
 	}
 
 	PolicyContext ctx_;
 	std::string model_;
 	std::vector<std::unique_ptr<predictor::Predictor>> models_;
+	std::shared_ptr<predictor::SelectorPool> pool_;
 	std::vector<Prediction> preds_;
 	std::vector<std::pair<std::uint32_t, double>> targets_;
 	std::uint64_t predictions_ = 0;

@@ -9,30 +9,134 @@
 
 namespace dmtier::predictor {
 
+namespace {
+
+// One CUSUM step for every challenger of `active` given this transition's
+// outcomes x; returns the challenger whose statistic reached the threshold
+// (the largest), or SIZE_MAX.
+template <typename X, typename Stat>
+std::size_t cusum_step(std::size_t n, std::size_t active, const SelectorConfig &cfg, X x, Stat stat)
+{
+	std::size_t best = SIZE_MAX;
+	for (std::size_t i = 0; i < n; ++i) {
+		if (i == active)
+			continue;
+		double d = x(i) - x(active);
+		if (d == 0)
+			continue;
+		double &s = stat(i);
+		s = std::max(0.0, s + d - cfg.allowance * std::abs(d));
+		if (s >= cfg.threshold && (best == SIZE_MAX || s > stat(best)))
+			best = i;
+	}
+	return best;
+}
+
+} // namespace
+
+std::string_view SelectorPool::leader() const
+{
+	return leader_ < names_.size() ? std::string_view(names_[leader_]) : std::string_view();
+}
+
+std::size_t SelectorPool::index(std::string_view name)
+{
+	for (std::size_t i = 0; i < names_.size(); ++i)
+		if (names_[i] == name)
+			return i;
+	// A new name: grow the n*n matrix.
+	std::size_t n = names_.size();
+	std::vector<double> sq((n + 1) * (n + 1), 0);
+	for (std::size_t i = 0; i < n; ++i)
+		for (std::size_t j = 0; j < n; ++j)
+			sq[i * (n + 1) + j] = sq_[i * n + j];
+	sq_.swap(sq);
+	names_.emplace_back(name);
+	benefit_.push_back(0);
+	return n;
+}
+
+void SelectorPool::add(const std::vector<std::size_t> &idx, const std::vector<double> &x,
+		       const SelectorConfig &cfg)
+{
+	const std::size_t n = names_.size();
+	if (leader_ == SIZE_MAX) {
+		leader_ = 0;
+		for (std::size_t i = 0; i < n; ++i)
+			if (names_[i] == cfg.initial)
+				leader_ = i;
+	}
+	for (double &b : benefit_)
+		b *= decay_;
+	const double d2 = decay_ * decay_;
+	for (double &q : sq_)
+		q *= d2;
+	for (std::size_t a = 0; a < idx.size(); ++a) {
+		benefit_[idx[a]] += x[a];
+		for (std::size_t b = 0; b < idx.size(); ++b) {
+			double d = x[a] - x[b];
+			sq_[idx[a] * n + idx[b]] += d * d;
+		}
+	}
+	// The challenger with the largest lead beyond the confidence band.
+	std::size_t best = SIZE_MAX;
+	double best_lead = 0;
+	for (std::size_t i = 0; i < n; ++i) {
+		double lead = benefit_[i] - benefit_[leader_];
+		if (i == leader_ || lead <= 0 ||
+		    lead * lead < confidence_ * confidence_ * std::max(1.0, sq_[i * n + leader_]))
+			continue;
+		if (lead > best_lead) {
+			best_lead = lead;
+			best = i;
+		}
+	}
+	if (best != SIZE_MAX) {
+		leader_ = best;
+		++switches_;
+	}
+}
+
 ModelSelector::ModelSelector(std::vector<std::unique_ptr<Predictor>> candidates, SelectorConfig cfg)
-	: cfg_(std::move(cfg))
+	: cfg_(std::move(cfg)), decay_(std::exp2(-1.0 / std::max(1.0, cfg_.half_life)))
 {
 	for (auto &c : candidates) {
 		if (c->name() == cfg_.initial)
 			active_ = cands_.size();
-		cands_.push_back({std::move(c), {}, 0, 0, 0, 0, 0, 0});
+		cands_.push_back({std::move(c), {}});
 	}
-	leader_ = active_;
+	xs_.resize(cands_.size());
+}
+
+void ModelSelector::set_pool(std::shared_ptr<SelectorPool> pool)
+{
+	pool_ = std::move(pool);
+	pool_idx_.clear();
+	if (pool_)
+		for (const auto &c : cands_)
+			pool_idx_.push_back(pool_->index(c.model->name()));
 }
 
 void ModelSelector::observe(const Access &a)
 {
 	++step_;
-	++window_steps_;
-	for (auto &c : cands_) {
+	steps_ = steps_ * decay_ + 1;
+	bool any = false;
+	for (std::size_t k = 0; k < cands_.size(); ++k) {
+		Candidate &c = cands_[k];
+		c.benefit *= decay_;
+		c.used *= decay_;
+		c.issued *= decay_;
+		double x = 0;
 		// Settle the candidate's outstanding prefetches against this access.
-		std::erase_if(c.pending, [&](const auto &p) {
-			if (p.first == a.extent) {
-				++c.used;
+		std::erase_if(c.pending, [&](const Pending &p) {
+			if (p.extent == a.extent) {
+				x += 1;
+				c.used += 1;
 				return true;
 			}
-			if (step_ - p.second > cfg_.horizon) {
-				++c.wasted;
+			if (step_ - p.step > cfg_.horizon) {
+				x -= cfg_.waste_charge;
 				return true;
 			}
 			return false;
@@ -43,48 +147,77 @@ void ModelSelector::observe(const Access &a)
 			if (p.probability < cfg_.min_probability || (resident_ && resident_(p.extent)))
 				continue;
 			bool known = std::any_of(c.pending.begin(), c.pending.end(),
-						 [&](const auto &q) { return q.first == p.extent; });
+						 [&](const Pending &q) { return q.extent == p.extent; });
 			if (!known) {
-				c.pending.emplace_back(p.extent, step_);
-				++c.issued;
+				c.pending.push_back({p.extent, step_});
+				c.issued += 1;
 			}
 		}
+		c.benefit += x;
+		xs_[k] = x;
+		any |= x != 0;
 	}
-	if (window_len_ == 0)
-		window_len_ = std::min(cfg_.first_eval, cfg_.eval_every);
-	if (window_steps_ >= window_len_) {
-		evaluate();
-		window_len_ = std::min(2 * window_len_, cfg_.eval_every);
-	}
+	// The pool learns what works for volumes that have not decided yet.
+	for (auto &c : cands_)
+		c.sq *= decay_ * decay_;
+	if (any)
+		for (std::size_t k = 0; k < cands_.size(); ++k) {
+			double d = xs_[k] - xs_[active_];
+			cands_[k].sq += d * d;
+		}
+	if (pool_ && any && !own_choice_)
+		pool_->add(pool_idx_, xs_, cfg_);
+	decide();
 }
 
-void ModelSelector::evaluate()
+void ModelSelector::decide()
 {
-	const double n = static_cast<double>(window_steps_);
-	std::size_t best = active_;
-	for (std::size_t i = 0; i < cands_.size(); ++i) {
-		Candidate &c = cands_[i];
-		double w = (c.used - cfg_.waste_charge * c.wasted) / n;
-		c.score = c.score == 0 ? w : 0.5 * c.score + 0.5 * w;
-		c.coverage = c.used / n;
-		c.precision = c.issued ? static_cast<double>(c.used) / c.issued : 0;
-		c.issued = c.used = c.wasted = 0;
-		if (c.score > cands_[best].score)
-			best = i;
+	std::size_t before = active_;
+	// Until its own evidence decides, a volume runs its pool's choice.
+	if (pool_ && !own_choice_) {
+		std::string_view lead = pool_->leader();
+		for (std::size_t i = 0; i < cands_.size(); ++i)
+			if (cands_[i].model->name() == lead)
+				active_ = i;
 	}
-	window_steps_ = 0;
-	if (best != active_ && cands_[best].score > cands_[active_].score + cfg_.margin) {
-		lead_streak_ = best == leader_ ? lead_streak_ + 1 : 1;
-		leader_ = best;
-		if (lead_streak_ >= cfg_.patience) {
-			active_ = best;
-			lead_streak_ = 0;
-			++switches_;
+	if (active_ != before)
+		for (auto &c : cands_)
+			c.cusum = 0;
+	if (!own_choice_) {
+		// The first decision: the volume only runs a default, and short
+		// volumes must not wait: a lead of min_lead net hits beyond the
+		// confidence band of the decayed evidence.
+		std::size_t best = SIZE_MAX;
+		double best_lead = 0;
+		for (std::size_t i = 0; i < cands_.size(); ++i) {
+			double lead = cands_[i].benefit - cands_[active_].benefit;
+			if (i == active_ || lead < cfg_.min_lead ||
+			    lead * lead < cfg_.confidence * cfg_.confidence * cands_[i].sq)
+				continue;
+			if (lead > best_lead) {
+				best_lead = lead;
+				best = i;
+			}
 		}
-	} else {
-		lead_streak_ = 0;
-		leader_ = active_;
+		if (best != SIZE_MAX) {
+			active_ = best;
+			own_choice_ = true;
+			for (auto &k : cands_)
+				k.cusum = 0;
+			switches_ += active_ != before;
+			return;
+		}
 	}
+	std::size_t c = cusum_step(
+		cands_.size(), active_, cfg_, [&](std::size_t i) { return xs_[i]; },
+		[&](std::size_t i) -> double & { return cands_[i].cusum; });
+	if (c != SIZE_MAX) {
+		active_ = c;
+		own_choice_ = true;
+		for (auto &k : cands_)
+			k.cusum = 0;
+	}
+	switches_ += active_ != before;
 }
 
 void ModelSelector::predict(std::size_t k, std::vector<Prediction> *out)
@@ -97,14 +230,15 @@ std::size_t ModelSelector::model_bytes() const
 	std::size_t n = sizeof(*this);
 	for (const auto &c : cands_)
 		n += c.model->model_bytes() + c.pending.capacity() * sizeof(c.pending[0]);
-	return n;
+	return n + xs_.capacity() * sizeof(double);
 }
 
 std::vector<ModelSelector::Score> ModelSelector::scores() const
 {
 	std::vector<Score> v;
 	for (const auto &c : cands_)
-		v.push_back({std::string(c.model->name()), c.score, c.coverage, c.precision});
+		v.push_back({std::string(c.model->name()), steps_ > 0 ? c.benefit / steps_ : 0,
+			     steps_ > 0 ? c.used / steps_ : 0, c.issued > 0 ? c.used / c.issued : 0});
 	return v;
 }
 

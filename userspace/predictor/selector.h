@@ -1,13 +1,43 @@
 // SPDX-License-Identifier: GPL-2.0
 // Online model selection per volume. Every candidate predictor runs in shadow
 // on the live transition stream; each is scored on what its predictions
-// would have bought within the migration budget (predictions used within a
-// horizon, minus a charge for wasted migrations). The best one drives
-// prefetching, switching only with hysteresis.
+// would have bought within the migration budget: a prediction (not already
+// on the fast tier) used within a horizon is a hit, an unused one costs a
+// wasted migration. The best one drives prefetching.
+//
+// Switching is a sequential change test (Page's CUSUM) on the paired
+// outcomes: per transition, d = challenger's net benefit - the active
+// model's (hits minus charged waste); each challenger keeps
+// S = max(0, S + d - allowance * |d|) and takes over when S reaches the
+// threshold. The statistic restarts whenever the challenger falls behind,
+// so how long the active model led in the past does not delay a switch once
+// it has become the worse one: a model that wins every transition takes
+// over after threshold / (1 - allowance) of them. The allowance makes the
+// statistic drift down unless the challenger wins clearly more than half of
+// the transitions where the two differ, so noise between two equally good
+// models crosses the threshold exponentially rarely (no flapping).
+//
+// A volume starts on `initial` (none: without evidence, prefetching has no
+// known sign) and makes its first decision faster, since it only leaves a
+// default and short volumes cannot wait: a challenger whose decayed net
+// benefit leads by min_lead and by `confidence` standard deviations of the
+// paired differences (to the model active when each was recorded) is
+// adopted -- about four clean hits.
+//
+// Volumes too short to decide for themselves follow their pool's leader:
+// selectors may share a SelectorPool that pools the shadow evidence of the
+// volumes that have not decided yet -- what works for a volume without
+// evidence of its own, learnt from the others in that state. It is a
+// long-run average (decayed over many transitions); its leader changes when
+// a challenger's pooled lead exceeds `confidence` standard deviations of the
+// paired differences. A volume follows the pool's choice until its own
+// evidence makes it switch.
 //
 // The volume's prediction_model setting may force one model instead.
 #pragma once
 
+#include <cmath>
+#include <cstdint>
 #include <functional>
 #include <memory>
 #include <optional>
@@ -19,25 +49,52 @@
 namespace dmtier::predictor {
 
 struct SelectorConfig {
-	std::size_t budget = 2;       // new prefetches per transition that count
+	std::size_t budget = 2;        // new prefetches per transition that count
 	double min_probability = 0.05; // predictions below this are not acted on
-	std::size_t horizon = 16;     // transitions within which a prefetch must be used
-	std::size_t eval_every = 256; // transitions between selection decisions ...
-	std::size_t first_eval = 32;  // ... the first after this many, doubling up
-	double waste_charge = 1.0;    // score cost of one unused prefetch (a migration
-	                              // spent and a useful extent evicted)
-	double margin = 0.02;         // a challenger must lead by this much ...
-	int patience = 2;             // ... for this many evaluations in a row
-	std::string initial = "stride";
+	std::size_t horizon = 16;      // transitions within which a prefetch must be used
+	double waste_charge = 1.0;     // score cost of one unused prefetch (a migration
+	                               // spent and a useful extent evicted)
+	double allowance = 0.5;        // CUSUM drift per unit of disputed benefit ...
+	double threshold = 12;         // ... and the net hits of lead that switch
+	double half_life = 256;        // transitions over which evidence decays
+	double min_lead = 2;           // first decision: a lead of this many net hits ...
+	double confidence = 2;         // ... and this many standard deviations
+	std::string initial = "none";  // before any evidence: prefetch nothing
+};
+
+// Shadow evidence pooled over the volumes of a pool (shared by their
+// selectors; single-threaded like the selectors themselves).
+class SelectorPool {
+public:
+	explicit SelectorPool(double half_life = 16384, double confidence = 2)
+		: decay_(std::exp2(-1.0 / half_life)), confidence_(confidence)
+	{
+	}
+	// The pool's current choice, or empty before there is any evidence.
+	std::string_view leader() const;
+	std::size_t switches() const { return switches_; }
+
+private:
+	friend class ModelSelector;
+	std::size_t index(std::string_view name);
+	void add(const std::vector<std::size_t> &idx, const std::vector<double> &x,
+		 const SelectorConfig &cfg);
+
+	double decay_, confidence_;
+	std::vector<std::string> names_;
+	std::vector<double> benefit_; // per name: decayed sum of net benefit
+	std::vector<double> sq_;      // n*n: decayed sums of squared paired differences
+	std::size_t leader_ = SIZE_MAX;
+	std::size_t switches_ = 0;
 };
 
 class ModelSelector final : public Predictor {
 public:
 	struct Score {
 		std::string name;
-		double score = 0;     // smoothed per-transition benefit
-		double coverage = 0;  // last window: fraction of transitions prefetched in time
-		double precision = 0; // last window: used / issued prefetches
+		double score = 0;     // decayed net benefit per transition
+		double coverage = 0;  // decayed: prefetches used in time per transition
+		double precision = 0; // decayed: used in time / issued
 	};
 
 	ModelSelector(std::vector<std::unique_ptr<Predictor>> candidates, SelectorConfig cfg = {});
@@ -54,27 +111,38 @@ public:
 	// Tells the selector which extents are already on the fast tier: a
 	// prediction of one costs nothing and gains nothing, so it is not scored.
 	void set_residency(std::function<bool(Extent)> resident) { resident_ = std::move(resident); }
+	// Shares shadow evidence with the pool's other volumes; until its own
+	// evidence decides, the volume runs the pool's leader.
+	void set_pool(std::shared_ptr<SelectorPool> pool);
 
 private:
+	struct Pending {
+		Extent extent;
+		std::uint64_t step;
+	};
 	struct Candidate {
 		std::unique_ptr<Predictor> model;
-		std::vector<std::pair<Extent, std::uint64_t>> pending; // extent, issue step
-		std::uint64_t issued = 0, used = 0, wasted = 0;        // this window
-		double score = 0;
-		double coverage = 0, precision = 0;
+		std::vector<Pending> pending;
+		double benefit = 0;                  // decayed net benefit (reported)
+		double used = 0, issued = 0;         // decayed counts (reported)
+		double cusum = 0;                    // test statistic against the active model
+		double sq = 0; // decayed squared differences to the active model's outcomes
 	};
-	void evaluate();
+	void decide();
 
 	SelectorConfig cfg_;
+	double decay_;
 	std::vector<Candidate> cands_;
+	double steps_ = 0;       // decayed transition count
 	std::size_t active_ = 0;
-	std::size_t leader_ = 0;
-	int lead_streak_ = 0;
 	std::size_t switches_ = 0;
-	std::uint64_t step_ = 0, window_steps_ = 0;
-	std::size_t window_len_ = 0;
+	bool own_choice_ = false; // the volume's own evidence has decided
+	std::uint64_t step_ = 0;
 	std::vector<Prediction> scratch_;
 	std::function<bool(Extent)> resident_;
+	std::shared_ptr<SelectorPool> pool_;
+	std::vector<std::size_t> pool_idx_;
+	std::vector<double> xs_;
 };
 
 // The prediction_model setting: a model name, "auto", or a model file path.
