@@ -22,6 +22,7 @@
 #include <random>
 
 #include "planner/fake_kernel.h"
+#include "trace/reader.h"
 
 using namespace dmtier::planner;
 
@@ -74,6 +75,14 @@ struct SimConfig {
 	std::vector<std::size_t> order;
 	std::uint32_t phase_rounds = 16, phase_jitter = 0;
 	double hot_share = 0.9;
+	// A recorded trace instead (extent, byte offset, write), replayed in
+	// order from the first read round, round after round.
+	struct TraceIo {
+		std::uint64_t extent, offset;
+		bool write;
+		std::uint32_t bytes;
+	};
+	std::vector<TraceIo> trace;
 };
 
 struct SimExtent {
@@ -275,6 +284,12 @@ public:
 
 	void read_one()
 	{
+		if (!c_.trace.empty()) {
+			const auto &io = c_.trace[trace_pos_++ % c_.trace.size()];
+			pos_ = io.offset;
+			access(io.extent, io.write, io.bytes);
+			return;
+		}
 		if (!c_.regions.empty()) {
 			double u = double(rng_() >> 11) * 0x1.0p-53;
 			std::uint64_t nb = u < c_.hot_share ? region_.count * c_.blocks_per_extent
@@ -421,6 +436,7 @@ private:
 	dm_tier_profile prof_{};
 	std::uint32_t carry_ = 0; // reads of this round done before the last report
 	std::vector<std::uint32_t> phase_of_round_;
+	std::size_t trace_pos_ = 0;
 	SimConfig::Region region_{0, 0};
 	std::uint64_t fill_next_ = 0, pos_ = 0, last_end_ = ~0ULL, last_x_ = 0;
 	bool have_last_ = false;
@@ -837,4 +853,72 @@ TEST(PlannerSim, RecurringPhasesThatFitAreNoLoss)
 	c.measure_rounds = 3 * 2 * 16;
 	auto r = compare("3 hot sets of 8 cycling every 16 rounds (all fit on tier 0)", c);
 	EXPECT_GE(r.td.t0_share, r.fb.t0_share - 0.01);
+}
+
+namespace {
+
+// A trace's I/Os on 128 KiB extents numbered densely in the order of
+// first use (a trace's offsets spread over a large disk).
+bool load_trace(const std::string &path, SimConfig &c)
+{
+	auto t = dmtier::trace::read_trace(path);
+	if (!t)
+		return false;
+	std::unordered_map<std::uint64_t, std::uint64_t> ids;
+	for (const auto &r : t->records) {
+		std::uint64_t k = r.offset / (128 * 1024);
+		auto [it, fresh] = ids.try_emplace(k, ids.size());
+		bool write = r.op == dmtier::trace::Op::write;
+		std::uint32_t bytes = std::clamp<std::uint32_t>(r.length, 512, 128 * 1024);
+		c.trace.push_back({it->second, it->second * 128 * 1024 + r.offset % (128 * 1024), write, bytes});
+	}
+	c.extents = ids.size();
+	return c.extents >= 16;
+}
+
+} // namespace
+
+// The shared real traces (../shared/traces: LIRS, CloudPhysics, MSR,
+// TPC-C), each on a pool whose tier 0 holds a quarter of its footprint
+// (1,000 I/Os a round): the planner beats the fallback rules on every one,
+// and phase tracking costs little where it finds phases that are not
+// there (at most 0.05; measured: LIRS multi2 -0.030, multi1 -0.010, the
+// others level or better, CloudPhysics 0.310 against 0.028 without it).
+// Skipped without the traces.
+TEST(PlannerSim, SharedTracesPhaseTrackingNoLoss)
+{
+	std::string dir = std::getenv("DMTIER_TRACES") ? std::getenv("DMTIER_TRACES") : "";
+	if (dir.empty()) {
+		std::string here = __FILE__;
+		dir = here.substr(0, here.rfind('/')) + "/../../../shared/traces";
+	}
+	std::vector<std::string> files;
+	for (const char *f : {"lirs/multi1.trace.gz", "lirs/multi2.trace.gz", "lirs/multi3.trace.gz",
+			      "lirs/sprite.trace.gz", "lirs/2_pools.trace.gz", "lirs/cpp.trace.gz", "lirs/cs.trace.gz",
+			      "lirs/gli.trace.gz", "lirs/ps.trace.gz", "cloudphysics-io.csv.xz", "tpcc-small.trace",
+			      "msr-hm_0-sample.csv"})
+		files.push_back(dir + "/" + f);
+	int ran = 0;
+	for (const auto &f : files) {
+		SimConfig c;
+		if (!load_trace(f, c))
+			continue;
+		ran++;
+		std::uint64_t e = c.extents;
+		c.tier_total = {std::max<std::uint64_t>(4, e / 4), std::max<std::uint64_t>(8, e / 2), 3 * e + 64};
+		c.read_rounds = std::max<std::uint32_t>(20, std::uint32_t(c.trace.size() / c.reads_per_round));
+		c.measure_rounds = c.read_rounds;
+		c.write_extents_per_round = std::uint32_t(std::max<std::uint64_t>(64, e / 4));
+		PlannerConfig off;
+		off.phase_tracking = false;
+		SimResult fb = run_sim(c, false), on = run_sim(c, true), no = run_sim(c, true, off);
+		std::printf("%s (%llu extents, %zu I/Os): tier-0 share fallback %.3f, planner %.3f (without phases "
+			    "%.3f); %llu phase changes\n",
+			    f.substr(dir.size() + 1).c_str(), (unsigned long long)e, c.trace.size(), fb.t0_share,
+			    on.t0_share, no.t0_share, (unsigned long long)on.changes);
+		EXPECT_GE(on.t0_share, no.t0_share - 0.05) << f;
+		EXPECT_GE(on.t0_share, fb.t0_share) << f;
+	}
+	if (!ran)
+		GTEST_SKIP() << "no traces in " << dir << " (DMTIER_TRACES)";
 }
