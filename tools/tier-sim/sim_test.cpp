@@ -93,6 +93,30 @@ TEST(TierSim, StridePrefetchCatchesAScanLruCannot)
 	EXPECT_EQ(stride.predictions, 20000u);
 }
 
+TEST(TierSim, AutoMatchesTheBestBaselineWhereOneIsClearlyBest)
+{
+	// A loop over 300 random extents, 10x the fast tier: LRU always misses,
+	// stride and leap find no delta, Markov learns the cycle in one lap.
+	// The selector, starting on none, must end on Markov and come within
+	// 0.005 of its hit ratio: 45 transitions of 9,000 (it takes about 5;
+	// the old windowed selector could not switch before the 736th).
+	auto cycle = random_extents(300, 1 << 20, 9);
+	std::vector<std::int64_t> v;
+	for (int lap = 0; lap < 30; ++lap)
+		v.insert(v.end(), cycle.begin(), cycle.end());
+	auto t = make_trace(v, 50000000);
+	SimResult lru = run(t, "lru", 0.1, 1.0);
+	SimResult markov = run(t, "markov", 0.1, 1.0);
+	SimResult stride = run(t, "stride", 0.1, 1.0);
+	SimResult automatic = run(t, "auto", 0.1, 1.0);
+	EXPECT_LT(lru.hit_ratio, 0.01);
+	EXPECT_LT(stride.hit_ratio, 0.01);
+	EXPECT_GT(markov.hit_ratio, 0.9);
+	EXPECT_EQ(automatic.selector_choice, "markov:1");
+	EXPECT_NEAR(automatic.hit_ratio, markov.hit_ratio, 0.005)
+		<< "auto " << automatic.hit_ratio << ", markov " << markov.hit_ratio;
+}
+
 TEST(TierSim, BudgetLimitsPrefetch)
 {
 	auto t = make_trace(loop(100000, 20000), 50000000);
