@@ -653,12 +653,13 @@ SimResult run_sim(const SimConfig &c, bool planner, PlannerConfig pc = {})
 	return res;
 }
 
-SimResult mean_over_seeds(SimConfig c, bool planner, std::initializer_list<std::uint64_t> seeds)
+SimResult mean_over_seeds(SimConfig c, bool planner, std::initializer_list<std::uint64_t> seeds,
+			  PlannerConfig pc = {})
 {
 	SimResult m;
 	for (auto seed : seeds) {
 		c.seed = seed;
-		SimResult r = run_sim(c, planner);
+		SimResult r = run_sim(c, planner, pc);
 		m.t0_share += r.t0_share / double(seeds.size());
 		m.start_share += r.start_share / double(seeds.size());
 		m.moves += r.moves;
@@ -738,6 +739,11 @@ Compared compare(const char *what, const SimConfig &c, std::initializer_list<std
 {
 	Compared r{mean_over_seeds(c, false, seeds), mean_over_seeds(c, true, seeds)};
 	print(what, r.fb, r.td);
+	PlannerConfig off;
+	off.phase_tracking = false;
+	SimResult no = mean_over_seeds(c, true, seeds, off);
+	std::printf("  planner without phase tracking: %.3f, first round of each phase %.3f\n", no.t0_share,
+		    no.start_share);
 	return r;
 }
 
