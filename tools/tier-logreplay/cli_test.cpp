@@ -186,6 +186,15 @@ TEST_F(Files, EachFlushRunsTheCheckAtEveryFlushPoint)
 	EXPECT_EQ(r.status, 0) << r.out;
 	EXPECT_NE(r.out.find("command passed at 3 FLUSH/FUA points"), std::string::npos) << r.out;
 	EXPECT_EQ(get(seen), "1 1 A.\n2 2 AB\n6 3 B\n");
+	// Every second one only.
+	std::string seen2 = dir_ + "/seen2";
+	r = run("replay --each-flush 'echo $LOGREPLAY_FLUSH >>" + seen2 + "' --flush-step 2 " + log + " " +
+		put("t3", sec('.', 4)));
+	EXPECT_EQ(r.status, 0) << r.out;
+	EXPECT_EQ(get(seen2), "2\n");
+	EXPECT_NE(r.out.find("replayed entries 0 to 7"), std::string::npos) << r.out;
+	EXPECT_EQ(run("replay --flush-step 2 " + log + " " + t).status, 2);
+	EXPECT_EQ(run("replay --each-flush true --flush-step 0 " + log + " " + t).status, 2);
 	// A failing command stops the replay there.
 	std::string t2 = put("t2", sec('.', 4));
 	r = run("replay --each-flush 'test $LOGREPLAY_FLUSH -lt 2' " + log + " " + t2);

@@ -6,7 +6,7 @@
 //   tier-logreplay list [--all] LOG
 //   tier-logreplay check LOG
 //   tier-logreplay replay [START] [STOP] [--discard zero|discard|skip]
-//                         [--each-flush CMD] LOG TARGET
+//                         [--each-flush CMD [--flush-step N]] LOG TARGET
 //       START: --from-entry N | --from-mark LABEL (the entries after it)
 //       STOP:  --to-entry N | --to-flush N | --to-mark LABEL (inclusive)
 //   tier-logreplay mark LABEL DMNAME...
@@ -40,8 +40,8 @@ const char *kUsage =
 	"       tier-logreplay check LOG\n"
 	"       tier-logreplay replay [--from-entry N | --from-mark LABEL]\n"
 	"                             [--to-entry N | --to-flush N | --to-mark LABEL]\n"
-	"                             [--discard zero|discard|skip] [--each-flush CMD]\n"
-	"                             LOG TARGET\n"
+	"                             [--discard zero|discard|skip]\n"
+	"                             [--each-flush CMD [--flush-step N]] LOG TARGET\n"
 	"       tier-logreplay mark LABEL DMNAME...\n"
 	"\n"
 	"LOG is a dm-log-writes log device or file.  list prints the super and every\n"
@@ -55,7 +55,7 @@ const char *kUsage =
 	"--each-flush CMD runs `sh -c CMD` each time a FLUSH or FUA entry has been\n"
 	"replayed (and TARGET flushed), with LOGREPLAY_ENTRY (its index) and\n"
 	"LOGREPLAY_FLUSH (its number) in the environment; the first failing CMD\n"
-	"stops the replay (exit 1).\n"
+	"stops the replay (exit 1); --flush-step N: only at every N-th one.\n"
 	"mark suspends the dm-log-writes devices DMNAME... (in that order, without\n"
 	"lockfs), sends each `mark LABEL`, and resumes them: while they are all\n"
 	"suspended no write or flush can complete on any of them, so the marks cut\n"
@@ -181,6 +181,7 @@ int cmd_replay(int argc, char **argv)
 	Stop stop;
 	DiscardMode mode = DiscardMode::Zero;
 	std::string each_flush;
+	uint64_t step = 1;
 	int nstart = 0, nstop = 0;
 	std::vector<std::string> args;
 	for (int i = 2; i < argc; i++) {
@@ -221,6 +222,10 @@ int cmd_replay(int argc, char **argv)
 				usage("--discard takes zero, discard or skip, not '" + m + "'");
 		} else if (a == "--each-flush") {
 			each_flush = val();
+		} else if (a == "--flush-step") {
+			step = num();
+			if (!step)
+				usage("--flush-step wants a number from 1");
 		} else if (a.size() > 1 && a[0] == '-') {
 			usage("unknown option " + a);
 		} else {
@@ -231,6 +236,8 @@ int cmd_replay(int argc, char **argv)
 		usage("replay wants LOG and TARGET");
 	if (nstart > 1 || nstop > 1)
 		usage("at most one start and one stop");
+	if (step != 1 && each_flush.empty())
+		usage("--flush-step goes with --each-flush");
 	Opened o;
 	if (int rc = open_log(args[0], o))
 		return rc;
@@ -252,14 +259,18 @@ int cmd_replay(int argc, char **argv)
 		return fail(1, args[0] + " onto " + args[1] + ": " + s.error() + "; nothing written");
 	ReplayStats total;
 	uint64_t checked = 0;
-	// Pieces ending at each FLUSH/FUA entry when a command checks them.
+	// Pieces ending at each (step-th) FLUSH/FUA entry when a command checks
+	// them.
 	for (uint64_t first = range->first; !range->empty && first <= range->last;) {
 		Range piece = *range;
 		piece.first = first;
 		if (!each_flush.empty())
-			for (piece.last = first; piece.last < range->last &&
-						 !o.log.entries[piece.last].is_flush_or_fua();)
+			for (piece.last = first; piece.last < range->last;) {
+				uint64_t no = o.log.entries[piece.last].flush_no;
+				if (no && no % step == 0)
+					break;
 				piece.last++;
+			}
 		auto st = replay(o.log, o.fd.get(), piece, t.get(), size->bytes, mode);
 		if (!st)
 			return fail(2, args[0] + " onto " + args[1] + ": " + st.error());
@@ -267,7 +278,7 @@ int cmd_replay(int argc, char **argv)
 		total.discards += st->discards, total.bytes_discarded += st->bytes_discarded;
 		total.flushes += st->flushes, total.marks += st->marks;
 		const Entry &e = o.log.entries[piece.last];
-		if (!each_flush.empty() && e.is_flush_or_fua()) {
+		if (!each_flush.empty() && e.flush_no && e.flush_no % step == 0) {
 			setenv("LOGREPLAY_ENTRY", std::to_string(e.index).c_str(), 1);
 			setenv("LOGREPLAY_FLUSH", std::to_string(e.flush_no).c_str(), 1);
 			fflush(stdout);
