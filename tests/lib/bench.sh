@@ -222,14 +222,16 @@ bench_cat_trace() {
 	esac
 }
 
-# bench_trace_split FILE RECORDS OUT: the first RECORDS records of FILE (or
-# all it has) split in two halves, OUT.warm and OUT.measure, each a trace of
-# the same format (a CSV header line, as CloudPhysics', is kept in both).
-# Prints the records of each half ("<warm> <measure>").
+# bench_trace_split FILE RECORDS OUT [SKIP]: RECORDS records of FILE (or
+# all it has) after the first SKIP, split in two halves, OUT.warm and
+# OUT.measure, each a trace of the same format (a CSV header line, as
+# CloudPhysics', is kept in both).  Prints the records of each half
+# ("<warm> <measure>").
 bench_trace_split() {
-	local file=$1 n=$2 out=$3
-	bench_cat_trace "$file" | awk -v n="$n" -v out="$out" '
+	local file=$1 n=$2 out=$3 skip=${4:-0}
+	bench_cat_trace "$file" | awk -v n="$n" -v out="$out" -v skip="$skip" '
 	NR == 1 && /^[A-Za-z]/ { hdr = $0; next }
+	skip > 0 { skip--; next }
 	{ if (c < n) rec[c++] = $0; else exit }
 	END {
 		h = int(c / 2)
