@@ -33,12 +33,14 @@
 #include <nlohmann/json.hpp>
 
 #include "boot/boot.h"
+#include "metadata/metadata.h"
 #include "dmctl/dm.h"
 #include "dmctl/tier_status.h"
 #include "netlink/client.h"
 #include "tierd/config.h"
 
 #include "cost.h"
+#include "filemap.h"
 #include "heatmap.h"
 #include "tierd_client.h"
 #include "top.h"
@@ -65,7 +67,8 @@ struct Args {
 // Options that take a value; everything else starting with -- is a flag.
 const std::vector<std::string> kValued = {"--metadata", "--extent-size", "--feature", "--name",
 					  "--policy", "--model", "--label", "--config-dir", "--wait",
-					  "--tierd-config", "--svg", "--png", "--iterations", "--interval"};
+					  "--tierd-config", "--svg", "--png", "--iterations", "--interval",
+					  "--file"};
 
 Args parse(int argc, char **argv, int from)
 {
@@ -752,6 +755,288 @@ int tier_remove(const Args &a)
 	return 0;
 }
 
+// ------------------------------------------------------------ pool destroy
+
+// An O_DIRECT, O_EXCL open of a block device (no one else holds it: not the
+// pool, not a mount), with its path checked against "major:minor".
+Result<int> open_excl(const std::string &path, const std::string &mm)
+{
+	int fd = open(path.c_str(), O_RDWR | O_DIRECT | O_EXCL | O_CLOEXEC);
+	if (fd < 0)
+		return make_error("cannot open " + path + " exclusively: " + strerror(errno) +
+					  (errno == EBUSY ? " (something holds it: another pool, a mount?)" : ""),
+				  errno);
+	struct stat st;
+	if (fstat(fd, &st) < 0 || !S_ISBLK(st.st_mode) ||
+	    std::to_string(major(st.st_rdev)) + ":" + std::to_string(minor(st.st_rdev)) != mm) {
+		close(fd);
+		return make_error(path + " is not the device " + mm + " the pool's table names", ENODEV);
+	}
+	return fd;
+}
+
+struct AlignedBuf {
+	void *p = nullptr;
+	explicit AlignedBuf(size_t n)
+	{
+		if (posix_memalign(&p, 4096, n))
+			p = nullptr;
+		else
+			memset(p, 0, n);
+	}
+	~AlignedBuf() { free(p); }
+};
+
+Status pio(bool wr, int fd, void *buf, size_t n, off_t off, const std::string &path)
+{
+	ssize_t r = wr ? pwrite(fd, buf, n, off) : pread(fd, buf, n, off);
+	if (r != (ssize_t)n)
+		return make_error(std::string(wr ? "write to " : "read of ") + path + " failed: " +
+					  (r < 0 ? strerror(errno) : "short"),
+				  r < 0 ? errno : EIO);
+	return {};
+}
+
+int pool_destroy(const Args &a)
+{
+	if (a.pos.size() != 1)
+		return die("usage: tierctl pool destroy NAME [--force] [--yes]", 2);
+	const std::string &pool = a.pos[0];
+	bool force = a.flag.count("--force"), yes = a.flag.count("--yes");
+	auto ps = pool_status(pool);
+	if (!ps)
+		return die(ps.error() + " (destroy reads the pool's devices from its table: 'tierctl pool "
+					"activate' it first); nothing changed");
+	uint64_t len = 0;
+	auto t = pool_table(pool, &len);
+	if (!t)
+		return die(t.error());
+	// Volumes: an active one is always refused; inactive ones need --force.
+	std::vector<uint32_t> ids;
+	auto vols = dm::message(pool, "list_volumes");
+	if (!vols)
+		return die("cannot list the volumes of " + pool + ": " + vols.error() + "; nothing changed");
+	std::istringstream in(*vols);
+	for (uint32_t id; in >> id;)
+		ids.push_back(id);
+	for (auto id : ids)
+		if (auto d = volume_device(pool, id); !d.empty())
+			return die("volume " + std::to_string(id) + " of " + pool + " is active as /dev/mapper/" + d +
+				   ": 'tierctl volume deactivate " + d + "' first; nothing changed");
+	uint64_t used = 0;
+	for (auto &ts : ps->tiers)
+		used += ts.used;
+	std::string idlist;
+	for (auto id : ids)
+		idlist += (idlist.empty() ? "" : " ") + std::to_string(id);
+	if (!ids.empty() && !force)
+		return die("pool " + pool + " holds " + std::to_string(ids.size()) + " volume" +
+			   (ids.size() == 1 ? "" : "s") + " (" + idlist + ", " + std::to_string(used) +
+			   " extents of data): delete them ('tierctl volume delete " + pool +
+			   " ID') or pass --force to destroy them with the pool; nothing changed");
+	// The devices, by path, before anything changes.
+	std::string meta_mm = t->metadata_dev, meta = dev_name(meta_mm);
+	std::vector<std::pair<std::string, std::string>> tiers;	// path, major:minor
+	for (auto &mm : t->tier_devs)
+		tiers.emplace_back(dev_name(mm), mm);
+	std::vector<std::string> all = t->tier_devs;
+	all.push_back(meta_mm);
+	for (auto &p : all)
+		if (struct stat sst; dev_name(p) == p || stat(dev_name(p).c_str(), &sst) < 0)
+			return die("cannot find the device node of " + p + " (" + dev_name(p) + "); nothing changed");
+	std::string what = "pool " + pool + ": " + std::to_string(ps->tiers.size()) + " tiers, " +
+			   std::to_string(ids.size()) + " volumes" + (ids.empty() ? "" : " (" + idlist + ")") + ", " +
+			   std::to_string(used) + " extents in use; metadata " + meta;
+	if (!yes) {
+		if (!isatty(STDIN_FILENO))
+			return die("destroying " + what + " cannot be undone: pass --yes to confirm when not on a "
+				   "terminal; nothing changed", 2);
+		printf("This destroys %s.\nIts data cannot be recovered. Type the pool's name to confirm: ", what.c_str());
+		fflush(stdout);
+		std::string answer;
+		int c;
+		while ((c = getchar()) != EOF && c != '\n')
+			answer += char(c);
+		if (answer != pool)
+			return die("not confirmed; nothing changed");
+	}
+	if (auto st = dm::remove(pool); !st)
+		return die("cannot deactivate " + pool + ": " + st.error() + "; nothing changed");
+	std::string after = "pool " + pool + " is deactivated but ";
+	std::string again = ": its metadata is intact ('tierctl pool activate' brings it back)";
+	// The superblock: check that META holds one, keep the pool's UUID.
+	auto mfd = open_excl(meta, meta_mm);
+	if (!mfd)
+		return die(after + "not destroyed: " + mfd.error() + again);
+	AlignedBuf sbuf(2 * DMT_BLOCK_SIZE), zero(2 * DMT_BLOCK_SIZE);
+	if (!sbuf.p || !zero.p) {
+		close(*mfd);
+		return die(after + "not destroyed: out of memory" + again);
+	}
+	if (auto st = pio(false, *mfd, sbuf.p, 2 * DMT_BLOCK_SIZE, 0, meta); !st) {
+		close(*mfd);
+		return die(after + "not destroyed: " + st.error() + again);
+	}
+	const dmt_superblock *best = nullptr;
+	for (int s = 0; s < 2; s++) {
+		auto *sb = reinterpret_cast<const dmt_superblock *>(static_cast<char *>(sbuf.p) + s * DMT_BLOCK_SIZE);
+		if (sb->type == DMT_BT_SUPER && sb->magic == DMT_SB_MAGIC &&
+		    sb->csum == md::block_csum(sb, DMT_BLOCK_SIZE) && (!best || sb->generation > best->generation))
+			best = sb;
+	}
+	if (!best) {
+		close(*mfd);
+		return die(after + "not destroyed: " + meta + " holds no valid dm-tier superblock; left as is");
+	}
+	uint8_t uuid[16];
+	memcpy(uuid, best->uuid, 16);
+	Status wst = pio(true, *mfd, zero.p, 2 * DMT_BLOCK_SIZE, 0, meta);
+	if (wst && fsync(*mfd) < 0)
+		wst = make_error("fsync of " + meta + " failed: " + strerror(errno), errno);
+	close(*mfd);
+	if (!wst)
+		return die(after + "its superblock may not be wiped: " + wst.error() + "; run this command again");
+	// From here the pool is gone; the tier labels name it no more.
+	std::vector<std::string> wiped, kept;
+	for (size_t i = 0; i < tiers.size(); i++) {
+		auto &[path, mm] = tiers[i];
+		std::string who = "tier " + std::to_string(i) + " (" + path + ")";
+		auto fd = open_excl(path, mm);
+		if (!fd) {
+			kept.push_back(who + ": " + fd.error());
+			continue;
+		}
+		AlignedBuf lb(DMT_BLOCK_SIZE);
+		Status st = lb.p ? pio(false, *fd, lb.p, DMT_BLOCK_SIZE, 0, path) : Status(make_error("out of memory"));
+		auto *l = static_cast<const dmt_tier_label *>(lb.p);
+		if (st && !(l->type == DMT_BT_LABEL && l->magic == DMT_LABEL_MAGIC && !memcmp(l->uuid, uuid, 16)))
+			st = make_error("its label is not this pool's: left as is");
+		if (st)
+			st = pio(true, *fd, zero.p, DMT_BLOCK_SIZE, 0, path);
+		if (st && fsync(*fd) < 0)
+			st = make_error(std::string("fsync failed: ") + strerror(errno), errno);
+		close(*fd);
+		if (st)
+			wiped.push_back(path);
+		else
+			kept.push_back(who + ": " + st.error());
+	}
+	std::string wl;
+	for (auto &w : wiped)
+		wl += (wl.empty() ? "" : ", ") + w;
+	printf("pool %s destroyed: its metadata superblock on %s is wiped%s%s%s\n", pool.c_str(), meta.c_str(),
+	       ids.empty() ? "" : (", with its " + std::to_string(ids.size()) + " volumes").c_str(),
+	       wl.empty() ? "" : ("; tier labels wiped on " + wl).c_str(),
+	       "; the devices are free for a new pool (their data blocks were not erased: blkdiscard them for that)");
+	for (auto &k : kept)
+		fprintf(stderr, "tierctl: warning: the label of %s\n", k.c_str());
+	if (auto cfg = boot::load_config(boot::kDefaultConfigDir))
+		for (auto &p : cfg->pools)
+			if (p.name == pool)
+				printf("note: %s describes pool %s for boot activation: remove that file, or boot "
+				       "activation will refuse the pool\n", p.file.c_str(), pool.c_str());
+	return kept.empty() ? 0 : 1;
+}
+
+// --------------------------------------------- migrate, pin, unpin --file
+
+// The sysfs dm name of a block device "major:minor", or "".
+std::string dm_name_of(const std::string &mm)
+{
+	std::ifstream f("/sys/dev/block/" + mm + "/dm/name");
+	std::string n;
+	std::getline(f, n);
+	return n;
+}
+
+int file_cmd(const std::string &cmd, const Args &a)
+{
+	std::string path = opt(a, "--file");
+	size_t want = cmd == "unpin" ? 0 : 1;
+	uint32_t tier = 0;
+	if (a.pos.size() != want || (want && !parse_u32(a.pos[0], tier)))
+		return die("usage: tierctl " + cmd + " --file PATH" + (want ? " TIER" : ""), 2);
+	struct stat st;
+	if (stat(path.c_str(), &st) < 0)
+		return die("cannot open " + path + ": " + strerror(errno));
+	std::string mm = std::to_string(major(st.st_dev)) + ":" + std::to_string(minor(st.st_dev));
+	std::string name = dm_name_of(mm);
+	if (name.empty())
+		return die(path + " is on " + (major(st.st_dev) ? dev_name(mm) + " (" + mm + ")" :
+				   "a virtual device " + mm + " (tmpfs, btrfs, overlayfs, a network filesystem...)") +
+			   ", not a device-mapper device: --file takes a file on a filesystem mounted from a dm-tier volume");
+	auto vt = dm::table(name);
+	if (!vt)
+		return die("cannot read the table of " + name + ": " + vt.error());
+	if (vt->type != "tier")
+		return die(path + " is on /dev/mapper/" + name + ", a " + vt->type +
+			   " device, not a dm-tier volume (a filesystem on a partition, LVM or another target over a "
+			   "volume is not supported)");
+	auto v = dm::parse_volume_table(vt->params);
+	if (!v)
+		return die("cannot parse the table of " + name + ": " + v.error());
+	std::string pool = dm_name_of(v->pool_dev);
+	if (pool.empty())
+		return die("the pool " + v->pool_dev + " of volume " + name + " has no device-mapper name");
+	uint64_t plen = 0;
+	auto pt = pool_table(pool, &plen);
+	if (!pt)
+		return die(pt.error());
+	uint64_t eb = pt->extent_sectors << 9;
+	auto fe = tierctl::file_extents(path);
+	if (!fe)
+		return die(fe.error());
+	auto r = tierctl::extent_ranges(path, *fe, eb, (vt->start + vt->length) << 9);
+	if (!r)
+		return die(r.error());
+	std::string id = std::to_string(v->id), where = "volume " + id + " of " + pool + " (/dev/mapper/" + name + ")";
+	uint64_t n = tierctl::count_extents(*r);
+	std::string desc = path + ": " + std::to_string(n) + " extent" + (n == 1 ? "" : "s") + " of " +
+			   std::to_string(eb >> 10) + " KiB of " + where + ": " + tierctl::format_ranges(*r);
+	if (cmd == "pin" || cmd == "unpin") {
+		size_t done = 0;
+		for (auto &x : *r) {
+			std::string m = cmd + " " + id + " " + std::to_string(x.begin) + " " + std::to_string(x.end) +
+					(cmd == "pin" ? " " + std::to_string(tier) : "");
+			if (auto s = msg(pool, m); !s)
+				return die(cmd + " of extents " + std::to_string(x.begin) + "-" + std::to_string(x.end - 1) +
+					   " failed: " + s.error() +
+					   (done ? " (" + std::to_string(done) + " of " + std::to_string(r->size()) +
+							   " ranges done before it)"
+						 : ""));
+			done++;
+		}
+		printf("%s\n%s\n", desc.c_str(), cmd == "pin" ? ("pinned on tier " + std::to_string(tier)).c_str() : "unpinned");
+		return 0;
+	}
+	// migrate: one message per extent; pinned and unmapped ones are skipped.
+	uint64_t queued = 0, pinned = 0, unmapped = 0;
+	for (auto &x : *r)
+		for (uint64_t e = x.begin; e < x.end; e++) {
+			auto res = dm::message(pool, "migrate " + id + " " + std::to_string(e) + " " + std::to_string(tier));
+			if (res) {
+				queued++;
+			} else if (res.code() == EPERM) {
+				pinned++;
+			} else if (res.code() == ENODATA) {
+				unmapped++;
+			} else {
+				return die("migrate of extent " + std::to_string(e) + " failed: " + res.error() +
+					   (res.code() == ENOSPC ? " (the migration queue is full: run this again when "
+								   "migrations have drained)"
+								 : " (dmesg | tail says why)") +
+					   "; " + std::to_string(queued) + " extents queued before it");
+			}
+		}
+	printf("%s\n%llu queued for tier %u", desc.c_str(), (unsigned long long)queued, tier);
+	if (pinned)
+		printf(", %llu pinned (not moved: unpin them first)", (unsigned long long)pinned);
+	if (unmapped)
+		printf(", %llu not mapped", (unsigned long long)unmapped);
+	printf("\n");
+	return 0;
+}
+
 // ------------------------------------------------------------ tierd
 
 std::string g_tierd_config_path;
@@ -1155,6 +1440,7 @@ void usage(FILE *f)
 		"  pool activate NAME --metadata DEV [--extent-size 1M] [--feature ...] TIER_DEV...\n"
 		"  pool deactivate NAME\n"
 		"  pool status NAME\n"
+		"  pool destroy NAME [--force] [--yes]\n"
 		"  pool set POOL KEY VALUE          (see docs/dm-tier.md for the settings)\n"
 		"  tier add POOL DEV\n"
 		"  tier remove POOL INDEX\n"
@@ -1169,8 +1455,11 @@ void usage(FILE *f)
 		"  volume set POOL ID KEY VALUE\n"
 		"Data placement:\n"
 		"  migrate POOL ID EXTENT TIER\n"
+		"  migrate --file PATH TIER\n"
 		"  pin POOL ID BEGIN END TIER\n"
+		"  pin --file PATH TIER\n"
 		"  unpin POOL ID BEGIN END\n"
+		"  unpin --file PATH\n"
 		"Monitoring:\n"
 		"  status\n"
 		"  top [POOL] [--once] [--iterations N] [--interval SECONDS]\n"
@@ -1196,6 +1485,13 @@ const std::map<std::string, std::pair<const char *, const char *>> kHelp = {
 	{"pool activate", {"pool activate NAME --metadata DEV [--extent-size 1M] [--feature ...] TIER_DEV...",
 			   "Activate an existing pool; the tiers in their original order."}},
 	{"pool deactivate", {"pool deactivate NAME", "Remove the pool device (refused while a volume is active)."}},
+	{"pool destroy", {"pool destroy NAME [--force] [--yes]",
+			  "Destroy an active pool: deactivate it, wipe its metadata superblock (so its\n"
+			  "devices can no longer be activated as that pool) and its tier devices' labels\n"
+			  "(so they can join another pool).  Refused while a volume is active, and while\n"
+			  "the pool holds volumes unless --force (their data goes with the pool).  Asks\n"
+			  "for the pool's name on a terminal; elsewhere --yes must confirm.  Nothing\n"
+			  "changes on a refusal.  The tiers' data blocks are not erased (blkdiscard)."}},
 	{"pool status", {"[--json] pool status NAME", "The pool's mode, policy, tiers, migrations and evacuation."}},
 	{"pool set", {"pool set POOL KEY VALUE", "Change a pool setting at run time (dm-tier(4) lists them)."}},
 	{"tier add", {"tier add POOL DEV",
@@ -1217,9 +1513,18 @@ const std::map<std::string, std::pair<const char *, const char *>> kHelp = {
 	{"volume resize", {"volume resize NAME SIZE", "Grow an active volume (shrinking is refused)."}},
 	{"volume list", {"[--json] volume list POOL", "The pool's volumes: device, settings, labels, extents per tier."}},
 	{"volume set", {"volume set POOL ID KEY VALUE", "Set tiering_enabled, tiering_policy, prediction_model or a label."}},
-	{"migrate", {"migrate POOL ID EXTENT TIER", "Queue a move of one mapped extent to TIER."}},
-	{"pin", {"pin POOL ID BEGIN END TIER", "Pin the mapped extents of [BEGIN, END) on TIER."}},
-	{"unpin", {"unpin POOL ID BEGIN END", "Remove the pins in [BEGIN, END)."}},
+	{"migrate", {"migrate POOL ID EXTENT TIER\nmigrate --file PATH TIER",
+		     "Queue a move of one mapped extent to TIER; with --file, of every extent\n"
+		     "holding a block of PATH (see pin --file; pinned extents are skipped)."}},
+	{"pin", {"pin POOL ID BEGIN END TIER\npin --file PATH TIER",
+		 "Pin the mapped extents of [BEGIN, END) on TIER.  With --file: the extents\n"
+		 "holding any block of PATH, a file on a filesystem mounted from a dm-tier\n"
+		 "volume (found through FIEMAP; the volume and pool from the filesystem's\n"
+		 "device).  An extent may hold other files' blocks too.  Refused for a file on\n"
+		 "another device, a filesystem without FIEMAP, data inline in the filesystem's\n"
+		 "metadata, and unwritten (preallocated) blocks; the file is synced first."}},
+	{"unpin", {"unpin POOL ID BEGIN END\nunpin --file PATH",
+		   "Remove the pins in [BEGIN, END), or of the extents holding PATH's blocks."}},
 	{"status", {"[--json] status", "Every active pool, as pool status."}},
 	{"top", {"[--json] top [POOL] [--once] [--iterations N] [--interval SECONDS]",
 		 "A live view of every pool (or POOL): per volume read and write IOPS and MiB/s,\n"
@@ -1273,8 +1578,12 @@ int main(int argc, char **argv)
 		cmd += std::string(" ") + argv[i++];
 	Args a = parse(argc, argv, i);
 	if (a.flag.count("--help")) {
-		if (auto h = kHelp.find(cmd); h != kHelp.end())
-			printf("usage: tierctl %s\n\n%s\n", h->second.first, h->second.second);
+		if (auto h = kHelp.find(cmd); h != kHelp.end()) {
+			std::string u = h->second.first;
+			for (size_t nl = 0; (nl = u.find('\n', nl)) != std::string::npos; nl++)
+				u.replace(nl, 1, "\n       tierctl ");
+			printf("usage: tierctl %s\n\n%s\n", u.c_str(), h->second.second);
+		}
 		else
 			usage(stdout);
 		return 0;
@@ -1292,6 +1601,14 @@ int main(int argc, char **argv)
 		return pool_deactivate(a);
 	if (cmd == "pool status")
 		return pool_status_cmd(a);
+	if (cmd == "pool destroy")
+		return pool_destroy(a);
+	if (cmd == "migrate" || cmd == "pin" || cmd == "unpin") {
+		if (a.flag.count("--file"))
+			return die("--file needs a PATH", 2);
+		if (a.opt.count("--file"))
+			return file_cmd(cmd, a);
+	}
 	if (cmd == "volume create")
 		return volume_up(a, true);
 	if (cmd == "volume activate")
