@@ -128,6 +128,36 @@ static u64 dmt_layout_end(struct dmt_superblock *sb, unsigned int nr_tiers)
 	return end;
 }
 
+/*
+ * Does the superblock's layout fit @dev_blocks?  The volume area follows
+ * the two superblocks; each tier's reverse-map area holds exactly its
+ * extents and lies after the one before (removed tiers leave gaps).  Every
+ * sum is checked before it is formed, so no field can wrap past the test.
+ */
+static bool dmt_sb_layout_valid(struct dmt_superblock *sb, unsigned int nr_tiers,
+				u64 dev_blocks)
+{
+	u64 start = le64_to_cpu(sb->vol_area_start);
+	u64 blocks = le64_to_cpu(sb->vol_area_blocks);
+	unsigned int i;
+
+	if (start < 2 || start > dev_blocks || blocks > (dev_blocks - start) / 2)
+		return false;
+	for (i = 0; i < nr_tiers; i++) {
+		u64 end = start + 2 * blocks;
+		u64 nr = le64_to_cpu(sb->tiers[i].nr_extents);
+
+		start = le64_to_cpu(sb->tiers[i].area_start);
+		blocks = le64_to_cpu(sb->tiers[i].area_blocks);
+		if (!nr || nr > DMT_MAX_PEXT + 1ULL ||
+		    blocks != DIV_ROUND_UP(nr, DMT_RMAP_PER_BLOCK) ||
+		    start < end || start > dev_blocks ||
+		    blocks > (dev_blocks - start) / 2)
+			return false;
+	}
+	return true;
+}
+
 /* (Re)size the per-logical-block bitmaps for the current tiers. */
 static int dmt_md_resize_bitmaps(struct dmt_pool *pool)
 {
@@ -540,7 +570,7 @@ static int dmt_md_load(struct dmt_pool *pool, struct block_device **tiers,
 	}
 	if (known == 0 || known > DMT_MAX_TIERS ||
 	    le64_to_cpu(sb->vol_area_blocks) != dmt_vol_area_blocks() ||
-	    dmt_layout_end(sb, known) > md->dev_blocks) {
+	    !dmt_sb_layout_valid(sb, known, md->dev_blocks)) {
 		*error = "Superblock is inconsistent";
 		return -EINVAL;
 	}

@@ -547,8 +547,11 @@ const char *dmt_policy_name(unsigned int policy)
 
 const char *dmt_pool_policy_state(struct dmt_pool *pool)
 {
-	return dmt_policy_fallback_active(pool) ? "fallback" :
-	       pool->fallback_enabled ? "controller" : "off";
+	if (dmt_policy_fallback_active(pool))
+		return "fallback";
+	/* Fallback on but standing back: a controller spoke lately. */
+	return pool->fallback_enabled || READ_ONCE(pool->controller_portid) ?
+	       "controller" : "off";
 }
 
 /* Find the pool of a pool device, for a volume; takes a reference. */
@@ -1577,7 +1580,11 @@ static void pool_emit_profile(struct dmt_pool *pool, struct dmt_volume *vol,
 	       vol->migrating);
 }
 
-/* dump_heat <id> [<begin> [<count>]]: "<extent> <tier> <reads> <writes> <flags>" lines */
+/*
+ * dump_heat <id> [<begin> [<count>]]: "<extent> <tier> <reads> <writes>
+ * <flags>" lines; when the reply buffer fills up first, a last line
+ * "more <extent>" says where to go on.
+ */
 static int pool_dump_heat(struct dmt_pool *pool, unsigned int argc, char **argv,
 			  char *result, unsigned int maxlen)
 {
@@ -1604,6 +1611,8 @@ static int pool_dump_heat(struct dmt_pool *pool, unsigned int argc, char **argv,
 		       fe & DMT_FE_PREFETCHED ? "f" : "",
 		       fe & (DMT_FE_PINNED | DMT_FE_MIGRATING | DMT_FE_PREFETCHED) ? "" : "-");
 	}
+	if (e < end)
+		DMEMIT("more %llu\n", e);
 	return 1;
 }
 

@@ -66,8 +66,10 @@ flush_cache
 refused "both superblock slots corrupt" "$(pool_table "$m1" 2048 "$a" "$b")"
 restore
 
-# A valid checksum over an unknown version is refused too.
-python3 - "$m1" <<'PY' || fail "rewriting the superblock version"
+# sb_rewrite OFFSET:FORMAT:VALUE...: set superblock fields (struct offsets,
+# python struct formats) in both slots and recompute the documented CRC32C.
+sb_rewrite() {
+	python3 - "$m1" "$@" <<'PY' || fail "rewriting the superblock: $*"
 import struct, sys
 def crc32c(data, crc=0xffffffff):
     tab = []
@@ -87,13 +89,36 @@ with open(sys.argv[1], "r+b") as f:
             continue
         if struct.unpack_from("<I", blk, 0)[0] != crc32c(bytes(blk[4:])):
             sys.exit("slot %d: checksum does not match the documented CRC32C" % slot)
-        struct.pack_into("<I", blk, 16, 99)          # version
+        for spec in sys.argv[2:]:
+            off, fmt, val = spec.split(":")
+            if val.startswith("@"):     # @OFF: the value of that field
+                val = struct.unpack_from("<" + fmt, blk, int(val[1:]))[0]
+            struct.pack_into("<" + fmt, blk, int(off), int(val))
         struct.pack_into("<I", blk, 0, crc32c(bytes(blk[4:])))
         f.seek(slot * 4096)
         f.write(blk)
 PY
-flush_cache
+	flush_cache
+}
+# Tier records start at 96, 48 bytes each: nr_extents +16, area_start +24,
+# area_blocks +32.
+
+# A valid checksum over an unknown version is refused too.
+sb_rewrite 16:I:99
 refused "unsupported version" "$(pool_table "$m1" 2048 "$a" "$b")"
+restore
+
+# Layouts that do not add up, under valid checksums: tier 0 claiming 2^53+1
+# extents (which times the extent size wraps to a small device), tier 1's
+# reverse map over tier 0's, the volume area over the superblocks.
+sb_rewrite 112:Q:$(((1 << 53) + 1))
+refused "tier with 2^53+1 extents" "$(pool_table "$m1" 2048 "$a" "$b")"
+restore
+sb_rewrite 168:Q:@120
+refused "tier areas overlapping" "$(pool_table "$m1" 2048 "$a" "$b")"
+restore
+sb_rewrite 64:Q:0
+refused "volume area over the superblocks" "$(pool_table "$m1" 2048 "$a" "$b")"
 restore
 
 # One slot damaged (either one): the other wins, the pool activates.

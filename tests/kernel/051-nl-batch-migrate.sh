@@ -11,6 +11,8 @@
 # migrations_done grew by exactly 800, none failed, all 1,000 extents are on
 # tier 0, the controller got one MIGRATION_DONE event per move (800, from
 # tier 2 to 0, for exactly the moved extents), and the data is intact.
+# The pool's fallback is off: its policy field says "off" without a
+# controller and "controller" while one is registered.
 . "$LAB_PROJECT/tests/lib/lab.sh"
 . "$LAB_PROJECT/tests/lib/nl.sh"
 
@@ -41,7 +43,9 @@ done)
 
 # Faster copies; then the controller listens for MIGRATION_DONE.
 must "$TIER_NLCTL" set pool max_migrations=16
+[ "$(pool_field pool policy)" = off ] || fail "policy without a controller: $(dmsetup status pool)"
 nl_listen_start /tmp/reports --pool pool --json --only migration_done
+[ "$(pool_field pool policy)" = controller ] || fail "policy with a controller, fallback off: $(dmsetup status pool)"
 done0=$(pool_field pool mig_done) failed0=$(pool_field pool mig_failed)
 
 out=$("$TIER_NLCTL" migrate pool --gen 1:0:10000:0) || fail "migrate batch: $out"
@@ -61,6 +65,7 @@ echo "$gp" | grep -q " mig_done=$done1 mig_failed=$failed1 mig_queued=0 " || fai
 wait_for 5 eval '(($(migration_entries /tmp/reports | wc -l) >= 800))'
 sleep 0.5
 nl_listen_stop
+wait_for 5 pool_field_is pool policy off || fail "policy after the controller left: $(dmsetup status pool)"
 grep -q 'malformed 0;' /tmp/reports.err || fail "malformed reports: $(cat /tmp/reports.err)"
 ev=$(migration_entries /tmp/reports)
 (($(echo "$ev" | wc -l) == 800)) || fail "$(echo "$ev" | wc -l) migration events, want 800; $(cat /tmp/reports.err)"

@@ -12,7 +12,9 @@
 #    create / delete, pin, metrics;
 #  - kill -9 of tierd: the pool falls back to the in-kernel policy, and no
 #    data is lost (patterns and a fio verify job across the kill);
-#  - a restart re-registers and loads the saved state; SIGHUP with a bad
+#  - a restart re-registers and loads the saved state, and serves the API
+#    over TCP too: without the bearer token or with a wrong one 401, with
+#    it 200; a TCP listener without a token file is refused; SIGHUP with a bad
 #    config keeps the running one, with a good one reloads; SIGTERM
 #    unregisters.
 . "$LAB_PROJECT/tests/lib/lab.sh"
@@ -67,8 +69,8 @@ latency_us = 5000
 EOF
 
 TIERD_PID=
-tierd_start() {
-	"$TIERD" --config /tmp/tierd.conf --state-dir "$state" --socket "$sock" --round-ms 500 \
+tierd_start() { # [EXTRA ARGS...]
+	"$TIERD" --config /tmp/tierd.conf --state-dir "$state" --socket "$sock" --round-ms 500 "$@" \
 		>>/tmp/tierd.log 2>&1 &
 	TIERD_PID=$!
 	wait_for 30 pool_field_is pool policy controller ||
@@ -168,11 +170,33 @@ TIERD_PID=
 wait_for 5 pool_field_is pool policy fallback || fail "policy after kill -9: $(pool_field pool policy)"
 info "kill -9: pool policy fallback"
 
-# Restart: registers again and loads the saved state.
-tierd_start
+# A TCP listener needs a token: refused without one, nothing registered.
+ip link set lo up 2>/dev/null || ifconfig lo up 2>/dev/null
+"$TIERD" --config /tmp/tierd.conf --state-dir "$state" --socket "$PWD/notcp.sock" \
+	--tcp 127.0.0.1:8470 >/tmp/tierd-notoken.log 2>&1 </dev/null &
+notcp=$!
+wait_for 10 eval '! kill -0 $notcp 2>/dev/null' || { kill -9 $notcp; fail "tierd --tcp without a token kept running"; }
+wait $notcp && fail "tierd --tcp without a token exited 0"
+grep -q token /tmp/tierd-notoken.log || fail "tierd --tcp without a token: no message naming the token: $(cat /tmp/tierd-notoken.log)"
+[ "$(pool_field pool policy)" = fallback ] || fail "a refused tierd changed the policy: $(pool_field pool policy)"
+
+# Restart: registers again, loads the saved state, and serves TCP with a token.
+echo "s3cret-$$" >"$PWD/token"
+chmod 600 "$PWD/token"
+tierd_start --tcp 127.0.0.1:8470 --token-file "$PWD/token"
 wait_for 10 grep -q 'loaded saved state: 2 volumes' /tmp/tierd.log ||
 	fail "restart did not load the saved state: $(cat /tmp/tierd.log)"
 info "restart: $(grep 'loaded saved state' /tmp/tierd.log | tail -n1 | sed 's/^tierd: //')"
+tcp() { # TOKEN PATH: HTTP status of a GET over TCP
+	curl -s -o /tmp/api.body -w '%{http_code}' ${1:+-H "Authorization: Bearer $1"} "http://127.0.0.1:8470$2"
+}
+wait_for 10 eval '[ "$(tcp "" /v1/pools)" = 401 ]' || fail "TCP without a token: HTTP $(tcp "" /v1/pools), expected 401"
+[ "$(tcp wrong /v1/pools)" = 401 ] || fail "TCP with a wrong token: HTTP $(tcp wrong /v1/pools)"
+[ "$(tcp "s3cret-$$" /v1/pools)" = 200 ] && grep -q '"registered":true' /tmp/api.body ||
+	fail "TCP with the token: $(tcp "s3cret-$$" /v1/pools) $(cat /tmp/api.body)"
+[ "$(tcp "s3cret-$$" /metrics)" = 200 ] && grep -q '^tierd_fast_tier_hit_ratio' /tmp/api.body ||
+	fail "metrics over TCP: $(cat /tmp/api.body)"
+info "TCP API: 401 without or with a wrong token, 200 with it"
 
 # SIGHUP: a bad file is refused (the running configuration stays), a good
 # one is applied.

@@ -308,18 +308,20 @@ pool_stat() {
 DM_MSG=$LAB_PROJECT/tests/lib/dm-msg
 
 # heat_dump POOL ID: every "<extent> <tier> <reads> <writes> <flags>" line
-# of dump_heat, asked for in pages (one message's reply has a size limit).
+# of dump_heat, following its "more" lines (a reply has a size limit).
 heat_dump() {
-	local b=0 n=512 nr ext pdev
+	local b=0 nr ext pdev out
 	ext=$(dmsetup table "$1" | awk '{ print $5 }')
 	pdev=$(dev_majmin "/dev/mapper/$1")
 	nr=$(dmsetup table | awk -v p="$pdev" -v id="$2" -v e="$ext" '
 		$4 == "tier" && $5 == p && $6 == id { print int(($3 + e - 1) / e) }' | head -n1)
 	[ -n "$nr" ] || fail "heat_dump: volume $2 of $1 is not active"
-	while ((b < nr)); do
-		pool_msg "$1" dump_heat "$2" "$b" "$n" ||
-			fail "dump_heat $2 $b $n on $1 failed: $(dmesg | tail -n 3)"
-		b=$((b + n))
+	# A reply that fills the message buffer ends with "more <extent>".
+	while [ -n "$b" ]; do
+		out=$(pool_msg "$1" dump_heat "$2" "$b") ||
+			fail "dump_heat $2 $b on $1 failed: $(dmesg | tail -n 3)"
+		printf '%s\n' "$out" | grep -v '^more '
+		b=$(printf '%s\n' "$out" | awk '$1 == "more" { print $2 }')
 	done | grep .
 }
 
