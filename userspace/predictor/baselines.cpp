@@ -112,19 +112,28 @@ std::size_t MarkovPredictor::model_bytes() const
 
 bool LeapPredictor::trend(Extent *delta, double *share) const
 {
-	// Search windows of 4, 8, ... recent deltas for a strict majority.
-	for (std::size_t w = 4; w <= deltas_.size(); w *= 2) {
-		Extent cand = 0;
-		int votes = 0;
-		for (std::size_t i = deltas_.size() - w; i < deltas_.size(); ++i) {
-			if (votes == 0)
-				cand = deltas_[i];
-			votes += deltas_[i] == cand ? 1 : -1;
+	// Search windows of 4, 8, ... recent deltas for a strict majority: one
+	// pass from the newest delta back, counting in a small open-addressing
+	// table; the most frequent delta so far is the only possible majority.
+	constexpr std::size_t kSlots = 2 * kHistory;
+	std::array<Extent, kSlots> key;
+	std::array<std::uint8_t, kSlots> cnt{};
+	Extent best = 0;
+	std::size_t best_n = 0;
+	for (std::size_t w = 1; w <= count_; ++w) {
+		Extent d = delta_at(count_ - w);
+		std::size_t h = (static_cast<std::uint64_t>(d) * 0x9e3779b97f4a7c15ull) >> 58; // 6 bits
+		while (cnt[h] && key[h] != d)
+			h = (h + 1) % kSlots;
+		key[h] = d;
+		std::size_t n = ++cnt[h];
+		if (n > best_n) {
+			best_n = n;
+			best = d;
 		}
-		std::size_t n = std::count(deltas_.end() - w, deltas_.end(), cand);
-		if (2 * n > w && cand != 0) {
-			*delta = cand;
-			*share = static_cast<double>(n) / w;
+		if (w >= 4 && (w & (w - 1)) == 0 && 2 * best_n > w && best != 0) {
+			*delta = best;
+			*share = static_cast<double>(best_n) / w;
 			return true;
 		}
 	}
@@ -135,13 +144,18 @@ void LeapPredictor::observe(const Access &a)
 {
 	gap_.observe(a.time_ns);
 	if (have_) {
-		deltas_.push_back(a.extent - last_);
-		if (deltas_.size() > kHistory)
-			deltas_.pop_front();
+		if (count_ < kHistory) {
+			deltas_[(head_ + count_++) % kHistory] = a.extent - last_;
+		} else {
+			deltas_[head_] = a.extent - last_;
+			head_ = (head_ + 1) % kHistory;
+		}
 		if (!issued_.empty()) {
 			bool hit = std::find(issued_.begin(), issued_.end(), a.extent) != issued_.end();
 			// Leap: grow the prefetch window on hits, halve it on misses.
 			depth_ = hit ? std::min<std::size_t>(depth_ * 2, 8) : std::max<std::size_t>(depth_ / 2, 1);
+			// Judged once: predict() may not run after every transition.
+			issued_.clear();
 		}
 	}
 	have_ = true;

@@ -76,7 +76,10 @@ public:
 private:
 	bool trend(Extent *delta, double *share) const;
 
-	std::deque<Extent> deltas_;
+	// Recent deltas, oldest first from head_ (a ring: no allocation).
+	std::array<Extent, kHistory> deltas_{};
+	std::size_t head_ = 0, count_ = 0;
+	Extent delta_at(std::size_t i) const { return deltas_[(head_ + i) % kHistory]; }
 	std::vector<Extent> issued_; // last predictions, to adapt the depth
 	std::size_t depth_ = 1;
 	Extent last_ = 0;

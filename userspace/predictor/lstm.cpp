@@ -81,6 +81,16 @@ void LstmPredictor::count_candidate(std::uint64_t k)
 
 int LstmPredictor::class_of(Extent delta, Extent extent)
 {
+	// A copy that does not train (BackgroundLstm's inference copy) takes
+	// its vocabulary from the trainer (adopt_model): lookups only.
+	if (!training_) {
+		for (std::uint64_t k : {key(kDelta, delta), key(kAbsolute, extent)}) {
+			auto it = slot_of_.find(k);
+			if (it != slot_of_.end())
+				return it->second;
+		}
+		return kOther;
+	}
 	// A delta slot generalises over position, so it is preferred.
 	for (std::uint64_t k : {key(kDelta, delta), key(kAbsolute, extent)}) {
 		auto it = slot_of_.find(k);
@@ -124,6 +134,16 @@ void LstmPredictor::review_vocabulary()
 		n *= 0.5;
 }
 
+void LstmPredictor::catch_up(LstmNet::Step *dst)
+{
+	// The state from the last inputs (the newest included), from zero.
+	state_ = net_.zero_state();
+	std::size_t n = std::min(recent_n_, kShadowWarmup);
+	for (std::size_t i = recent_n_ - n; i < recent_n_; ++i)
+		net_.forward(recent_[i % kShadowWarmup], &state_, dst);
+	stale_ = false;
+}
+
 void LstmPredictor::train_window()
 {
 	if (grad_.size() != net_.params().size())
@@ -155,14 +175,27 @@ void LstmPredictor::observe(const Access &a)
 			used_ = 0;
 			targets_.clear();
 		}
-		if (transitions_ % cfg_.review_every == 0)
+		if (training_ && transitions_ % cfg_.review_every == 0)
 			review_vocabulary();
 	}
 	have_ = true;
 	last_ = a.extent;
 	StepInput in{cls, static_cast<int>(a.op), size_bucket(a.bytes),
 		     first ? 0 : gap_bucket(a.time_ns >= prev_time ? a.time_ns - prev_time : 0)};
-	net_.forward(in, &state_, &window_[used_]);
+	if (!training_) {
+		recent_[recent_n_++ % kShadowWarmup] = in;
+		if (shadow_) {
+			// Forward skipped; predict() or the next active step catches up.
+			stale_ = true;
+			have_top_ = false;
+			++used_;
+			return;
+		}
+	}
+	if (stale_)
+		catch_up(&window_[used_]);
+	else
+		net_.forward(in, &state_, &window_[used_]);
 	++used_;
 	// Remember the top prediction for the running accuracy figure.
 	const auto &p = window_[used_ - 1].p;
@@ -180,6 +213,8 @@ void LstmPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 	out->clear();
 	if (!have_ || used_ == 0)
 		return;
+	if (stale_)
+		catch_up(&window_[used_ - 1]);
 	const auto &p = window_[used_ - 1].p;
 	auto &ranked = ranked_;
 	ranked.clear();

@@ -42,6 +42,12 @@ public:
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override;
+	bool costly() const override { return true; }
+	// In shadow (only when not training, e.g. BackgroundLstm's inference
+	// copy) observe() skips the forward step; predict() rebuilds the state
+	// from the last kShadowWarmup inputs, starting from zero.
+	void set_shadow(bool on) override { shadow_ = on; }
+	static constexpr std::size_t kShadowWarmup = 8;
 	// Bytes of the saved model (weights and vocabulary).
 	std::size_t file_bytes() const { return encode_model_file(to_model_file()).size(); }
 
@@ -65,6 +71,7 @@ private:
 	// The extent class s stands for, from the current extent.
 	Extent target(int s) const { return slot_kind_[s] == kDelta ? last_ + slot_value_[s] : slot_value_[s]; }
 	void train_window();
+	void catch_up(LstmNet::Step *dst);
 
 	LstmConfig cfg_;
 	LstmNet net_;
@@ -84,6 +91,9 @@ private:
 	Extent last_ = 0;
 	bool have_ = false;
 	bool training_ = true;
+	bool shadow_ = false, stale_ = false;
+	std::array<StepInput, kShadowWarmup> recent_{}; // last inputs (not training)
+	std::size_t recent_n_ = 0;
 	Extent predicted_top_ = 0;
 	bool have_top_ = false;
 	double top1_ = 0;

@@ -46,6 +46,12 @@ public:
 	virtual void predict(std::size_t k, std::vector<Prediction> *out) = 0;
 	// Bytes of state this model keeps for its volume.
 	virtual std::size_t model_bytes() const = 0;
+	// Costly models (the LSTM) are scored in shadow on a sample of
+	// transitions only (see ModelSelector).
+	virtual bool costly() const { return false; }
+	// A shadow model is observed on every transition but asked for
+	// predictions only now and then: it may defer work to predict().
+	virtual void set_shadow(bool) {}
 };
 
 // Drops consecutive repeats of the same extent.

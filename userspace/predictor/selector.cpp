@@ -98,14 +98,86 @@ void SelectorPool::add(const std::vector<std::size_t> &idx, const std::vector<do
 }
 
 ModelSelector::ModelSelector(std::vector<std::unique_ptr<Predictor>> candidates, SelectorConfig cfg)
-	: cfg_(std::move(cfg)), decay_(std::exp2(-1.0 / std::max(1.0, cfg_.half_life)))
+	: cfg_(std::move(cfg)), decay_(std::exp2(-1.0 / std::max(1.0, cfg_.half_life))),
+	  rng_(cfg_.sample_seed ? cfg_.sample_seed : 1)
 {
 	for (auto &c : candidates) {
 		if (c->name() == cfg_.initial)
 			active_ = cands_.size();
-		cands_.push_back({std::move(c), {}});
+		Candidate k;
+		k.model = std::move(c);
+		cands_.push_back(std::move(k));
 	}
 	xs_.resize(cands_.size());
+	set_active(active_);
+}
+
+void ModelSelector::set_active(std::size_t i)
+{
+	active_ = i;
+	any_sampled_ = false;
+	for (std::size_t k = 0; k < cands_.size(); ++k) {
+		Candidate &c = cands_[k];
+		c.cusum = 0;
+		// The sampled league starts over against the new active model.
+		c.spending.clear();
+		c.sbenefit = c.scusum = c.ssq = c.sy = 0;
+		bool sampled = c.model->costly() && k != active_;
+		if (sampled != c.sampled) {
+			c.sampled = sampled;
+			c.model->set_shadow(sampled);
+			c.pending.clear();
+			c.benefit = c.used = c.issued = c.sq = 0;
+		}
+		any_sampled_ |= sampled;
+	}
+	ssteps_ = 0;
+}
+
+bool ModelSelector::sample_step()
+{
+	if (cfg_.sample_every <= 1)
+		return true;
+	// xorshift64: an unbiased sample, independent of the stream's period.
+	rng_ ^= rng_ << 13;
+	rng_ ^= rng_ >> 7;
+	rng_ ^= rng_ << 17;
+	return rng_ % cfg_.sample_every == 0;
+}
+
+double ModelSelector::settle(std::vector<Pending> *pending, Extent e, double *used)
+{
+	double x = 0;
+	// Settle outstanding prefetches against this access.
+	std::erase_if(*pending, [&](const Pending &p) {
+		if (p.extent == e) {
+			x += 1;
+			if (used)
+				*used += 1;
+			return true;
+		}
+		if (step_ - p.step > cfg_.horizon) {
+			x -= cfg_.waste_charge;
+			return true;
+		}
+		return false;
+	});
+	return x;
+}
+
+void ModelSelector::issue(std::vector<Pending> *pending, double *issued)
+{
+	for (const auto &p : scratch_) {
+		if (p.probability < cfg_.min_probability || (resident_ && resident_(p.extent)))
+			continue;
+		bool known = std::any_of(pending->begin(), pending->end(),
+					 [&](const Pending &q) { return q.extent == p.extent; });
+		if (!known) {
+			pending->push_back({p.extent, step_});
+			if (issued)
+				*issued += 1;
+		}
+	}
 }
 
 void ModelSelector::set_pool(std::shared_ptr<SelectorPool> pool)
@@ -121,53 +193,112 @@ void ModelSelector::observe(const Access &a)
 {
 	++step_;
 	steps_ = steps_ * decay_ + 1;
+	const bool sample = any_sampled_ && sample_step();
 	bool any = false;
 	for (std::size_t k = 0; k < cands_.size(); ++k) {
 		Candidate &c = cands_[k];
+		if (c.sampled) {
+			// Costly, in shadow: predicts on the sample only.
+			if (sample) {
+				c.used *= decay_;
+				c.issued *= decay_;
+			}
+			c.sy = c.spending.empty() ? 0 : settle(&c.spending, a.extent, &c.used);
+			c.model->observe(a);
+			if (sample) {
+				c.model->predict(cfg_.budget, &scratch_);
+				issue(&c.spending, &c.issued);
+			}
+			xs_[k] = 0;
+			continue;
+		}
 		c.benefit *= decay_;
 		c.used *= decay_;
 		c.issued *= decay_;
-		double x = 0;
-		// Settle the candidate's outstanding prefetches against this access.
-		std::erase_if(c.pending, [&](const Pending &p) {
-			if (p.extent == a.extent) {
-				x += 1;
-				c.used += 1;
-				return true;
-			}
-			if (step_ - p.step > cfg_.horizon) {
-				x -= cfg_.waste_charge;
-				return true;
-			}
-			return false;
-		});
+		double x = c.pending.empty() ? 0 : settle(&c.pending, a.extent, &c.used);
+		bool league = any_sampled_ && k == active_;
+		if (league)
+			c.sy = c.spending.empty() ? 0 : settle(&c.spending, a.extent, nullptr);
 		c.model->observe(a);
 		c.model->predict(cfg_.budget, &scratch_);
-		for (const auto &p : scratch_) {
-			if (p.probability < cfg_.min_probability || (resident_ && resident_(p.extent)))
-				continue;
-			bool known = std::any_of(c.pending.begin(), c.pending.end(),
-						 [&](const Pending &q) { return q.extent == p.extent; });
-			if (!known) {
-				c.pending.push_back({p.extent, step_});
-				c.issued += 1;
-			}
-		}
+		issue(&c.pending, &c.issued);
+		if (league && sample)
+			issue(&c.spending, nullptr);
 		c.benefit += x;
 		xs_[k] = x;
 		any |= x != 0;
 	}
-	// The pool learns what works for volumes that have not decided yet.
 	for (auto &c : cands_)
 		c.sq *= decay_ * decay_;
 	if (any)
 		for (std::size_t k = 0; k < cands_.size(); ++k) {
+			if (cands_[k].sampled)
+				continue;
 			double d = xs_[k] - xs_[active_];
 			cands_[k].sq += d * d;
 		}
-	if (pool_ && any && !own_choice_)
-		pool_->add(pool_idx_, xs_, cfg_);
+	// The pool learns what works for volumes that have not decided yet
+	// (from the candidates scored on every transition).
+	if (pool_ && any && !own_choice_) {
+		if (!any_sampled_) {
+			pool_->add(pool_idx_, xs_, cfg_);
+		} else {
+			pidx_.clear();
+			px_.clear();
+			for (std::size_t k = 0; k < cands_.size(); ++k)
+				if (!cands_[k].sampled) {
+					pidx_.push_back(pool_idx_[k]);
+					px_.push_back(xs_[k]);
+				}
+			pool_->add(pidx_, px_, cfg_);
+		}
+	}
+	std::size_t before = active_;
 	decide();
+	if (active_ == before && any_sampled_)
+		decide_sampled(sample);
+}
+
+void ModelSelector::decide_sampled(bool sample)
+{
+	Candidate &act = cands_[active_];
+	if (sample) {
+		ssteps_ = ssteps_ * decay_ + 1;
+		act.sbenefit *= decay_;
+		for (auto &c : cands_)
+			if (c.sampled) {
+				c.sbenefit *= decay_;
+				c.ssq *= decay_ * decay_;
+			}
+	}
+	act.sbenefit += act.sy;
+	std::size_t best = SIZE_MAX;
+	double best_stat = 0;
+	for (std::size_t i = 0; i < cands_.size(); ++i) {
+		Candidate &c = cands_[i];
+		if (!c.sampled)
+			continue;
+		c.sbenefit += c.sy;
+		double d = c.sy - act.sy;
+		if (d != 0) {
+			c.ssq += d * d;
+			c.scusum = std::max(0.0, c.scusum + d - cfg_.allowance * std::abs(d));
+		}
+		double lead = c.sbenefit - act.sbenefit;
+		bool wins = c.scusum >= cfg_.threshold;
+		if (!own_choice_)
+			wins |= lead >= cfg_.min_lead &&
+				lead * lead >= cfg_.confidence * cfg_.confidence * c.ssq;
+		if (wins && (best == SIZE_MAX || lead > best_stat)) {
+			best = i;
+			best_stat = lead;
+		}
+	}
+	if (best != SIZE_MAX) {
+		set_active(best);
+		own_choice_ = true;
+		++switches_;
+	}
 }
 
 void ModelSelector::decide()
@@ -177,12 +308,11 @@ void ModelSelector::decide()
 	if (pool_ && !own_choice_) {
 		std::string_view lead = pool_->leader();
 		for (std::size_t i = 0; i < cands_.size(); ++i)
-			if (cands_[i].model->name() == lead)
-				active_ = i;
+			if (cands_[i].model->name() == lead && i != active_) {
+				set_active(i);
+				break;
+			}
 	}
-	if (active_ != before)
-		for (auto &c : cands_)
-			c.cusum = 0;
 	if (!own_choice_) {
 		// The first decision: the volume only runs a default, and short
 		// volumes must not wait: a lead of min_lead net hits beyond the
@@ -190,6 +320,8 @@ void ModelSelector::decide()
 		std::size_t best = SIZE_MAX;
 		double best_lead = 0;
 		for (std::size_t i = 0; i < cands_.size(); ++i) {
+			if (cands_[i].sampled)
+				continue;
 			double lead = cands_[i].benefit - cands_[active_].benefit;
 			if (i == active_ || lead < cfg_.min_lead ||
 			    lead * lead < cfg_.confidence * cfg_.confidence * cands_[i].sq)
@@ -200,22 +332,19 @@ void ModelSelector::decide()
 			}
 		}
 		if (best != SIZE_MAX) {
-			active_ = best;
+			set_active(best);
 			own_choice_ = true;
-			for (auto &k : cands_)
-				k.cusum = 0;
 			switches_ += active_ != before;
 			return;
 		}
 	}
 	std::size_t c = cusum_step(
-		cands_.size(), active_, cfg_, [&](std::size_t i) { return xs_[i]; },
+		cands_.size(), active_, cfg_,
+		[&](std::size_t i) { return cands_[i].sampled ? xs_[active_] : xs_[i]; },
 		[&](std::size_t i) -> double & { return cands_[i].cusum; });
 	if (c != SIZE_MAX) {
-		active_ = c;
+		set_active(c);
 		own_choice_ = true;
-		for (auto &k : cands_)
-			k.cusum = 0;
 	}
 	switches_ += active_ != before;
 }
@@ -229,16 +358,21 @@ std::size_t ModelSelector::model_bytes() const
 {
 	std::size_t n = sizeof(*this);
 	for (const auto &c : cands_)
-		n += c.model->model_bytes() + c.pending.capacity() * sizeof(c.pending[0]);
+		n += c.model->model_bytes() +
+		     (c.pending.capacity() + c.spending.capacity()) * sizeof(c.pending[0]);
 	return n + xs_.capacity() * sizeof(double);
 }
 
 std::vector<ModelSelector::Score> ModelSelector::scores() const
 {
 	std::vector<Score> v;
-	for (const auto &c : cands_)
-		v.push_back({std::string(c.model->name()), steps_ > 0 ? c.benefit / steps_ : 0,
-			     steps_ > 0 ? c.used / steps_ : 0, c.issued > 0 ? c.used / c.issued : 0});
+	for (const auto &c : cands_) {
+		// A costly candidate in shadow: per sampled transition.
+		double n = c.sampled ? ssteps_ : steps_;
+		double b = c.sampled ? c.sbenefit : c.benefit;
+		v.push_back({std::string(c.model->name()), n > 0 ? b / n : 0, n > 0 ? c.used / n : 0,
+			     c.issued > 0 ? c.used / c.issued : 0});
+	}
 	return v;
 }
 

@@ -33,6 +33,16 @@
 // paired differences. A volume follows the pool's choice until its own
 // evidence makes it switch.
 //
+// Costly candidates (Predictor::costly(): the LSTM) are not scored on every
+// transition while in shadow: on a random 1-in-sample_every sample of the
+// transitions (the same sample for all of them) they and the active model
+// both predict, and the paired outcomes of those predictions run the same
+// first-decision and CUSUM tests in a separate league against the active
+// model (decayed per sampled transition). In shadow the LSTM also skips
+// its per-transition inference (LstmPredictor::set_shadow). The cheap
+// models are scored on every transition, which keeps their reaction time;
+// the active model runs on every transition whatever it is.
+//
 // The volume's prediction_model setting may force one model instead.
 #pragma once
 
@@ -60,6 +70,8 @@ struct SelectorConfig {
 	double min_lead = 2;           // first decision: a lead of this many net hits ...
 	double confidence = 2;         // ... and this many standard deviations
 	std::string initial = "none";  // before any evidence: prefetch nothing
+	std::size_t sample_every = 128; // costly candidates in shadow: scored on 1 in this many
+	std::uint64_t sample_seed = 0x9e3779b97f4a7c15ull;
 };
 
 // Shadow evidence pooled over the volumes of a pool (shared by their
@@ -127,8 +139,17 @@ private:
 		double used = 0, issued = 0;         // decayed counts (reported)
 		double cusum = 0;                    // test statistic against the active model
 		double sq = 0; // decayed squared differences to the active model's outcomes
+		bool sampled = false; // costly and not active: scored on the sample only
+		// The sampled league (costly candidates against the active model).
+		std::vector<Pending> spending;
+		double sbenefit = 0, scusum = 0, ssq = 0, sy = 0;
 	};
 	void decide();
+	void decide_sampled(bool sample);
+	void set_active(std::size_t i);
+	bool sample_step();
+	double settle(std::vector<Pending> *pending, Extent e, double *used);
+	void issue(std::vector<Pending> *pending, double *issued);
 
 	SelectorConfig cfg_;
 	double decay_;
@@ -143,6 +164,11 @@ private:
 	std::shared_ptr<SelectorPool> pool_;
 	std::vector<std::size_t> pool_idx_;
 	std::vector<double> xs_;
+	std::vector<std::size_t> pidx_; // pool scratch
+	std::vector<double> px_;
+	std::uint64_t rng_;
+	double ssteps_ = 0; // decayed count of sampled transitions
+	bool any_sampled_ = false;
 };
 
 // The prediction_model setting: a model name, "auto", or a model file path.

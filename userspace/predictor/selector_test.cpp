@@ -286,6 +286,60 @@ TEST(Selector, ResidentPredictionsAreNotScored)
 	EXPECT_EQ(aware->active(), "none");
 }
 
+// A Coin that is costly: counts the predictions it is asked for.
+class CostlyCoin final : public Predictor {
+public:
+	CostlyCoin(const std::vector<Extent> *future) : coin_("costly", future, 1.0, 3) {}
+	std::string_view name() const override { return "costly"; }
+	void observe(const Access &a) override { coin_.observe(a); }
+	void predict(std::size_t k, std::vector<Prediction> *out) override
+	{
+		++predicts;
+		coin_.predict(k, out);
+	}
+	std::size_t model_bytes() const override { return 0; }
+	bool costly() const override { return true; }
+	void set_shadow(bool on) override { shadow = on; }
+	std::size_t predicts = 0;
+	bool shadow = false;
+
+private:
+	Coin coin_;
+};
+
+TEST(Selector, CostlyModelsAreScoredOnASampleInShadowAndStillWin)
+{
+	// Random extents: only the costly (perfect) model predicts them.
+	std::vector<Extent> v = random_extents(20000, 1 << 30);
+	SelectorConfig cfg;
+	cfg.initial = "none";
+	std::vector<std::unique_ptr<Predictor>> c;
+	auto costly = std::make_unique<CostlyCoin>(&v);
+	CostlyCoin *m = costly.get();
+	c.push_back(std::move(costly));
+	for (const char *n : {"markov", "stride", "none"})
+		c.push_back(std::move(*make_predictor(n)));
+	ModelSelector s(std::move(c), cfg);
+	EXPECT_TRUE(m->shadow);
+	std::size_t n = 0;
+	while (n < v.size() && s.active() != "costly") {
+		s.observe({n, v[n], Op::read, 4096});
+		++n;
+	}
+	EXPECT_EQ(s.active(), "costly");
+	EXPECT_FALSE(m->shadow);
+	// In shadow it was asked about 1 in sample_every transitions.
+	EXPECT_LE(m->predicts, 3 * n / cfg.sample_every + 2) << n;
+	EXPECT_GE(m->predicts, 4u);
+	EXPECT_LE(n, 40 * cfg.sample_every) << "took " << n;
+	// Active: it runs on every transition.
+	std::size_t before = m->predicts;
+	for (std::size_t i = n; i < n + 100; ++i)
+		s.observe({i, v[i], Op::read, 4096});
+	EXPECT_GE(m->predicts - before, 100u);
+	EXPECT_EQ(s.active(), "costly");
+}
+
 TEST(ModelSetting, ParsesNamesAutoAndPaths)
 {
 	EXPECT_EQ(parse_model_setting("")->model, "auto");

@@ -7,6 +7,7 @@ namespace dmtier::predictor {
 
 namespace {
 constexpr std::size_t kBatch = 64; // transitions trained per lock hold
+constexpr std::size_t kHandoff = 32; // transitions handed to the trainer per lock
 }
 
 BackgroundLstm::BackgroundLstm(LstmConfig lstm, TrainerConfig cfg)
@@ -37,6 +38,10 @@ BackgroundLstm::~BackgroundLstm()
 
 void BackgroundLstm::observe(const Access &a)
 {
+	infer_.observe(a);
+	handoff_.push_back(a);
+	if (handoff_.size() < kHandoff)
+		return;
 	{
 		// The trainer holds mu_ only to move a batch or publish a copy.
 		std::lock_guard<std::mutex> lock(mu_);
@@ -44,13 +49,14 @@ void BackgroundLstm::observe(const Access &a)
 			infer_.adopt_model(*published_);
 			fresh_ = false;
 		}
-		if (queue_.size() < cfg_.queue_capacity)
-			queue_.push_back(a);
-		else
-			++dropped_; // the trainer is over its budget: skip, never wait
+		for (const auto &x : handoff_)
+			if (queue_.size() < cfg_.queue_capacity)
+				queue_.push_back(x);
+			else
+				++dropped_; // the trainer is over its budget: skip, never wait
 	}
+	handoff_.clear();
 	work_.notify_one();
-	infer_.observe(a);
 }
 
 void BackgroundLstm::predict(std::size_t k, std::vector<Prediction> *out) { infer_.predict(k, out); }
@@ -114,6 +120,10 @@ void BackgroundLstm::run()
 void BackgroundLstm::flush()
 {
 	std::unique_lock<std::mutex> lock(mu_);
+	for (const auto &x : handoff_)
+		queue_.push_back(x);
+	handoff_.clear();
+	work_.notify_one();
 	idle_.wait(lock, [&] { return queue_.empty() && !busy_; });
 	if (fresh_) {
 		infer_.adopt_model(*published_);

@@ -38,6 +38,8 @@ public:
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override;
+	bool costly() const override { return true; }
+	void set_shadow(bool on) override { infer_.set_shadow(on); }
 
 	// Waits until every queued transition is trained and published.
 	void flush();
@@ -57,6 +59,7 @@ private:
 	mutable std::mutex mu_;
 	std::condition_variable work_, idle_;
 	std::deque<Access> queue_;
+	std::vector<Access> handoff_; // caller's thread: queued in batches
 	bool stop_ = false, busy_ = false, fresh_ = false;
 	std::atomic<std::uint64_t> trained_{0}, dropped_{0};
 	std::thread thread_;
