@@ -320,7 +320,14 @@ void PoolPlanner::ensure_predictor(VolumeState &v)
 			else
 				c.push_back(std::move(*predictor::make_predictor(n)));
 		}
-		v.predictor = std::make_unique<predictor::ModelSelector>(std::move(c));
+		auto sel = std::make_unique<predictor::ModelSelector>(std::move(c));
+		// A pool's volumes pool their shadow evidence: a short-lived
+		// volume runs the pool's learnt choice until its own evidence
+		// decides.
+		if (!selector_pool_)
+			selector_pool_ = std::make_shared<predictor::SelectorPool>();
+		sel->set_pool(selector_pool_);
+		v.predictor = std::move(sel);
 		return;
 	}
 	if (ms) {
@@ -357,11 +364,15 @@ void PoolPlanner::enqueue(VolumeState &v, const predictor::Prediction &p, double
 	}
 	// Over twice the limit: keep the limit's worth from the front.
 	if (v.queue.size() > 2 * std::size_t(cfg_.prefetch_queue_max)) {
-		auto q = v.ordered_queue();
-		q.resize(cfg_.prefetch_queue_max);
-		v.queue.clear();
-		for (const auto &e : q)
-			v.queue.emplace(e.extent, e);
+		// Select (not sort) the cut-off entry, then erase what is behind it.
+		auto &q = trim_scratch_;
+		q.clear();
+		for (const auto &[x, e] : v.queue)
+			q.push_back(e);
+		auto cut = q.begin() + cfg_.prefetch_queue_max;
+		std::nth_element(q.begin(), cut, q.end(), entry_before);
+		for (auto it2 = cut; it2 != q.end(); ++it2)
+			v.queue.erase(it2->extent);
 	}
 }
 

@@ -34,6 +34,7 @@
 #include "planner/kernel.h"
 #include "planner/phase.h"
 #include "predictor/predictor.h"
+#include "predictor/selector.h"
 
 namespace dmtier::planner {
 
@@ -257,6 +258,9 @@ public:
 	const std::map<std::uint32_t, VolumeState> &volumes() const { return vols_; }
 	VolumeState *volume(std::uint32_t id);
 	std::uint64_t round() const { return round_; }
+	// The shadow evidence the pool's `auto` volumes share (null before the
+	// first one).
+	const predictor::SelectorPool *selector_pool() const { return selector_pool_.get(); }
 
 	// Counters.
 	std::uint64_t migrations_sent = 0, prefetches_sent = 0, hints_sent = 0;
@@ -300,6 +304,8 @@ private:
 	std::uint32_t tr_serial_ = 0; // transitions reports received
 	bool resend_hints_ = false;
 	std::string model_dir_;
+	std::vector<PrefetchEntry> trim_scratch_;
+	std::shared_ptr<predictor::SelectorPool> selector_pool_;
 };
 
 } // namespace dmtier::planner

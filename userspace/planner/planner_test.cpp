@@ -505,6 +505,47 @@ TEST(Planner, TransitionsTrackFastTierHitsAndPredictorAccuracy)
 	EXPECT_EQ(v->extents[7].tier, 2);
 }
 
+TEST(Planner, ShortVolumesFollowThePoolsLearntChoice)
+{
+	PlannerConfig c = cfg();
+	c.model_override = "auto";
+	c.lstm_background = false;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100000, 0));
+	EXPECT_EQ(p.selector_pool(), nullptr);
+	// Ten volumes scan sequentially: stride is what works in this pool.
+	for (std::uint32_t vol = 1; vol <= 10; vol++) {
+		p.update_volume(volinfo(vol), 0);
+		TransitionsReport t;
+		t.volume = vol;
+		for (int i = 0; i < 200; i++)
+			t.transitions.push_back({std::uint64_t(i) * 1000, std::uint64_t(vol * 1000 + i), 4096,
+						 DM_TIER_TR_MAPPED, 2, 0});
+		p.on_transitions(t, 0);
+	}
+	ASSERT_NE(p.selector_pool(), nullptr);
+	EXPECT_EQ(p.selector_pool()->leader(), "stride");
+	// A new volume with two transitions (no evidence of its own) starts on
+	// the pool's choice, not on "none".
+	p.update_volume(volinfo(20), 0);
+	TransitionsReport t;
+	t.volume = 20;
+	t.transitions.push_back({0, 50000, 4096, DM_TIER_TR_MAPPED, 2, 0});
+	t.transitions.push_back({1000, 50007, 4096, DM_TIER_TR_MAPPED, 2, 0});
+	p.on_transitions(t, 0);
+	auto *sel = dynamic_cast<dmtier::predictor::ModelSelector *>(p.volume(20)->predictor.get());
+	ASSERT_NE(sel, nullptr);
+	EXPECT_EQ(sel->active(), "stride");
+	// Another pool's planner has its own evidence.
+	PoolPlanner q("other", c);
+	q.update_pool(pool3(100000, 0));
+	q.update_volume(volinfo(20), 0);
+	q.on_transitions(t, 0);
+	auto *lone = dynamic_cast<dmtier::predictor::ModelSelector *>(q.volume(20)->predictor.get());
+	ASSERT_NE(lone, nullptr);
+	EXPECT_EQ(lone->active(), "none");
+}
+
 TEST(Planner, StateRoundTrip)
 {
 	PlannerConfig c = cfg();
