@@ -181,4 +181,75 @@ std::vector<std::uint64_t> PhaseTracker::members(std::int64_t phase) const
 	return out;
 }
 
+void PhaseTracker::save(predictor::PayloadWriter *w) const
+{
+	w->u64(std::uint64_t(cur_));
+	w->u64(std::uint64_t(next_id_));
+	w->f64(start_ms_);
+	w->u64(changes);
+	w->u64(forecasts);
+	w->u64(forecasts_right);
+	w->u64(ph_.size());
+	for (const auto &[id, p] : ph_) {
+		w->u64(std::uint64_t(id));
+		w->u32(p.rounds);
+		w->u32(p.visits);
+		w->f64(p.mean_ms);
+		w->f64(p.last_ms);
+		w->u64(p.weight.size());
+		for (const auto &[x, n] : p.weight) {
+			w->u64(x);
+			w->u32(n);
+		}
+		w->u64(p.next.size());
+		for (const auto &[to, n] : p.next) {
+			w->u64(std::uint64_t(to));
+			w->u32(n);
+		}
+	}
+}
+
+bool PhaseTracker::load(predictor::PayloadReader *r)
+{
+	auto fail = [&] {
+		ph_.clear();
+		cur_ = -1;
+		return false;
+	};
+	std::uint64_t cur, next, n;
+	if (!r->u64(&cur) || !r->u64(&next) || !r->f64(&start_ms_) || !r->u64(&changes) || !r->u64(&forecasts) ||
+	    !r->u64(&forecasts_right) || !r->u64(&n) || n > c_.max_phases)
+		return fail();
+	ph_.clear();
+	for (std::uint64_t i = 0; i < n; i++) {
+		std::uint64_t id, nw, nn;
+		Phase p;
+		if (!r->u64(&id) || !r->u32(&p.rounds) || !r->u32(&p.visits) || !r->f64(&p.mean_ms) ||
+		    !r->f64(&p.last_ms) || !r->u64(&nw) || nw > c_.max_members || nw > r->left() / 12)
+			return fail();
+		for (std::uint64_t j = 0; j < nw; j++) {
+			std::uint64_t x;
+			std::uint32_t k;
+			if (!r->u64(&x) || !r->u32(&k))
+				return fail();
+			p.weight[x] = k;
+		}
+		if (!r->u64(&nn) || nn > r->left() / 12)
+			return fail();
+		for (std::uint64_t j = 0; j < nn; j++) {
+			std::uint64_t to;
+			std::uint32_t k;
+			if (!r->u64(&to) || !r->u32(&k))
+				return fail();
+			p.next[std::int64_t(to)] = k;
+		}
+		ph_[std::int64_t(id)] = std::move(p);
+	}
+	cur_ = std::int64_t(cur);
+	next_id_ = std::int64_t(next);
+	if (cur_ >= 0 && !ph_.count(cur_))
+		return fail();
+	return true;
+}
+
 } // namespace dmtier::planner

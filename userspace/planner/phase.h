@@ -19,6 +19,8 @@
 #include <unordered_map>
 #include <vector>
 
+#include "predictor/model_file.h"
+
 namespace dmtier::planner {
 
 struct PhaseConfig {
@@ -72,6 +74,11 @@ public:
 	// Forecast outcomes: changes that had a forecast, and those that
 	// went to the forecast phase.
 	std::uint64_t changes = 0, forecasts = 0, forecasts_right = 0;
+
+	// The learnt phases, to survive a restart; load returns false on a
+	// payload it cannot use (and then knows no phase).
+	void save(predictor::PayloadWriter *w) const;
+	bool load(predictor::PayloadReader *r);
 
 private:
 	struct Phase {

@@ -126,3 +126,34 @@ TEST(PhaseTracker, ForgetsTheLeastRecentPhase)
 	EXPECT_EQ(t.phases(), 4u);
 	EXPECT_TRUE(t.members(0).empty());
 }
+
+TEST(PhaseTracker, SaveLoadKeepsTheLearntCycle)
+{
+	PhaseTracker t;
+	// A -> B -> A -> B ...: B is forecast after A.
+	for (int r = 0; r < 40; r++)
+		t.observe(r * 500.0, (r / 5) % 2 ? range(100, 10) : range(0, 10));
+	ASSERT_TRUE(t.next());
+	dmtier::predictor::PayloadWriter w;
+	t.save(&w);
+	auto b = w.take();
+	PhaseTracker u;
+	dmtier::predictor::PayloadReader r(b);
+	ASSERT_TRUE(u.load(&r));
+	EXPECT_TRUE(r.at_end());
+	EXPECT_EQ(u.phases(), t.phases());
+	EXPECT_EQ(u.current(), t.current());
+	EXPECT_EQ(u.members(u.current()), t.members(t.current()));
+	ASSERT_TRUE(u.next());
+	EXPECT_EQ(u.next()->phase, t.next()->phase);
+	EXPECT_EQ(u.changes, t.changes);
+	// Truncated: refused, and nothing half-loaded.
+	for (std::size_t cut : {std::size_t(0), std::size_t(20), b.size() / 2, b.size() - 1}) {
+		std::vector<char> part(b.begin(), b.begin() + std::ptrdiff_t(cut));
+		dmtier::predictor::PayloadReader pr(part);
+		PhaseTracker x;
+		EXPECT_FALSE(x.load(&pr)) << cut;
+		EXPECT_EQ(x.phases(), 0u);
+		EXPECT_EQ(x.current(), -1);
+	}
+}

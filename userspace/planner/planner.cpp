@@ -3,6 +3,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <unistd.h>
 
 #include "predictor/classifier.h"
 #include "predictor/lstm.h"
@@ -288,6 +289,116 @@ void PoolPlanner::ensure_predictor(VolumeState &v)
 {
 	if (v.predictor)
 		return;
+	build_predictor(v);
+	if (!v.saved_state.empty() && v.saved_model == v.predictor->name()) {
+		predictor::PayloadReader r(v.saved_state);
+		v.restored = v.predictor->load_state(&r) && r.at_end();
+		if (!v.restored) {
+			// Unusable for this build's model: start as new.
+			v.predictor.reset();
+			build_predictor(v);
+		}
+	}
+	v.saved_state.clear();
+	v.saved_state.shrink_to_fit();
+	v.saved_model.clear();
+}
+
+std::string PoolPlanner::learnt_path() const
+{
+	return model_dir_.empty() ? std::string() : model_dir_ + "/learnt-" + pool_ + ".state";
+}
+
+namespace {
+constexpr const char *kLearntKind = "tierd-learnt";
+constexpr std::uint32_t kLearntVersion = 1;
+} // namespace
+
+Result<std::size_t> PoolPlanner::save_learnt()
+{
+	if (model_dir_.empty())
+		return std::size_t(0);
+	predictor::PayloadWriter w;
+	w.u32(kLearntVersion);
+	w.str(pool_);
+	w.u64(vols_.size());
+	for (const auto &[id, v] : vols_) {
+		w.u32(id);
+		if (v.predictor) {
+			predictor::PayloadWriter m;
+			v.predictor->save_state(&m);
+			auto b = m.take();
+			w.str(v.predictor->name());
+			w.str(std::string_view(b.data(), b.size()));
+		} else {
+			// Not built since the last load: keep what was saved.
+			w.str(v.saved_model);
+			w.str(std::string_view(v.saved_state.data(), v.saved_state.size()));
+		}
+		predictor::PayloadWriter ph;
+		v.phases.save(&ph);
+		auto b = ph.take();
+		w.str(std::string_view(b.data(), b.size()));
+	}
+	predictor::ModelFile f{kLearntKind, w.take()};
+	Status st = predictor::write_model_file(learnt_path(), f);
+	if (!st)
+		return make_error(st.error());
+	return vols_.size();
+}
+
+Status PoolPlanner::load_learnt()
+{
+	std::string path = learnt_path();
+	if (path.empty() || ::access(path.c_str(), F_OK) != 0)
+		return {}; // nothing saved yet
+	auto f = predictor::read_model_file(path);
+	if (!f)
+		return make_error(f.error());
+	if (f->kind != kLearntKind)
+		return make_error(path + ": a '" + f->kind + "' model file, not tierd's learnt state");
+	predictor::PayloadReader r(f->payload);
+	std::uint32_t version;
+	std::string pool;
+	std::uint64_t n;
+	if (!r.u32(&version) || version != kLearntVersion)
+		return make_error(path + ": unsupported learnt-state version");
+	if (!r.str(&pool) || pool != pool_)
+		return make_error(path + ": learnt state of pool '" + pool + "', not '" + pool_ + "'");
+	struct Saved {
+		std::uint32_t id;
+		std::string model, state;
+		PhaseTracker phases;
+	};
+	std::vector<Saved> saved;
+	if (!r.u64(&n) || n > r.left())
+		return make_error(path + ": learnt state corrupt (volume count)");
+	for (std::uint64_t i = 0; i < n; i++) {
+		Saved s;
+		std::string ph;
+		if (!r.u32(&s.id) || !r.str(&s.model) || !r.str(&s.state) || !r.str(&ph))
+			return make_error(path + ": learnt state truncated or corrupt");
+		std::vector<char> phb(ph.begin(), ph.end());
+		predictor::PayloadReader pr(phb);
+		if (!s.phases.load(&pr) || !pr.at_end())
+			return make_error(path + ": learnt phases of volume " + std::to_string(s.id) + " corrupt");
+		saved.push_back(std::move(s));
+	}
+	if (!r.at_end())
+		return make_error(path + ": learnt state has trailing bytes");
+	for (auto &s : saved) {
+		VolumeState &v = vol(s.id);
+		v.phases = std::move(s.phases);
+		if (!v.predictor) {
+			v.saved_model = std::move(s.model);
+			v.saved_state.assign(s.state.begin(), s.state.end());
+		}
+	}
+	return {};
+}
+
+void PoolPlanner::build_predictor(VolumeState &v)
+{
 	std::string setting = cfg_.model_override.empty() ? v.model : cfg_.model_override;
 	auto ms = predictor::parse_model_setting(setting);
 	if (ms && (ms->model == "lstm" || ms->model == "auto")) {

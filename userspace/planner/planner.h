@@ -210,6 +210,10 @@ public:
 	// Predictor and its accuracy (top-depth hit of the next transition).
 	std::unique_ptr<predictor::Predictor> predictor;
 	bool warm_started = false; // the LSTM started from a saved model file
+	// Saved predictor state (load_learnt) waiting for the predictor.
+	std::string saved_model;
+	std::vector<char> saved_state;
+	bool restored = false; // the predictor started from saved_state
 	predictor::TransitionFilter filter;
 	std::vector<predictor::Prediction> last_pred;
 	std::uint64_t pred_checked = 0, pred_correct = 0;
@@ -277,6 +281,17 @@ public:
 	// error.
 	[[nodiscard]] Result<std::size_t> save_models();
 
+	// What the predictors (the baselines, the selector's choice and
+	// scores) and the phase trackers learnt, in dir as
+	// learnt-<pool>.state: a model file (predictor/model_file.h) of kind
+	// "tierd-learnt", versioned and checksummed.  save_learnt returns how
+	// many volumes were saved; load_learnt refuses a corrupt, foreign or
+	// other pool's file as a whole, with the reason; a volume's predictor
+	// state is applied when its predictor is built, if the model matches.
+	std::string learnt_path() const;
+	[[nodiscard]] Result<std::size_t> save_learnt();
+	[[nodiscard]] Status load_learnt();
+
 	// Persistent state (heat, placement knowledge, prefetch tuning,
 	// counters) as JSON; from_json keeps what parses.
 	nlohmann::json to_json(double now_ms) const;
@@ -285,6 +300,7 @@ public:
 private:
 	VolumeState &vol(std::uint32_t id);
 	void ensure_predictor(VolumeState &v);
+	void build_predictor(VolumeState &v);
 	void adapt_prefetch(VolumeState &v);
 	void enqueue(VolumeState &v, const predictor::Prediction &p, double now_ms, double now_ns_to_ms);
 	std::uint8_t hint_tier(const VolumeState &v) const;

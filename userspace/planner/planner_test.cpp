@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <fstream>
+#include <iterator>
 #include <set>
 
 #include <unistd.h>
@@ -544,6 +546,150 @@ TEST(Planner, ShortVolumesFollowThePoolsLearntChoice)
 	auto *lone = dynamic_cast<dmtier::predictor::ModelSelector *>(q.volume(20)->predictor.get());
 	ASSERT_NE(lone, nullptr);
 	EXPECT_EQ(lone->active(), "none");
+}
+
+namespace {
+// Feeds volume vol a repeating cycle of extents (markov's table learns it).
+void feed_cycle(PoolPlanner &p, std::uint32_t vol, int n)
+{
+	TransitionsReport t;
+	t.volume = vol;
+	const std::uint64_t cycle[] = {5, 17, 3, 42, 8, 29};
+	for (int i = 0; i < n; i++)
+		t.transitions.push_back({std::uint64_t(i) * 1000, cycle[i % 6], 4096, DM_TIER_TR_MAPPED, 2, 0});
+	p.on_transitions(t, 0);
+}
+} // namespace
+
+TEST(Planner, LearntStateSavedAndLoaded)
+{
+	char tmpl[] = "/tmp/planner-learnt-XXXXXX";
+	ASSERT_NE(mkdtemp(tmpl), nullptr);
+	std::string dir = tmpl;
+	for (std::string model : {"markov", "auto"}) {
+		PlannerConfig c = cfg();
+		c.model_override = model;
+		c.lstm_background = false;
+		PoolPlanner a("tank", c);
+		a.set_model_dir(dir);
+		a.update_pool(pool3(100, 0));
+		a.update_volume(volinfo(1), 0);
+		a.update_volume(volinfo(2), 0);
+		feed_cycle(a, 1, 600);
+		for (int r = 0; r < 40; r++) // volume 2: phases A, B, A, B ...
+			a.volume(2)->phases.observe(r * 500.0, std::vector<std::uint64_t>{
+				std::uint64_t((r / 5) % 2 * 100), std::uint64_t((r / 5) % 2 * 100 + 1),
+				std::uint64_t((r / 5) % 2 * 100 + 2)});
+		ASSERT_TRUE(a.volume(2)->phases.next());
+		auto n = a.save_learnt();
+		ASSERT_TRUE(n.ok()) << n.error();
+		EXPECT_EQ(*n, 2u);
+
+		PoolPlanner b("tank", c);
+		b.set_model_dir(dir);
+		b.update_pool(pool3(100, 0));
+		ASSERT_TRUE(b.load_learnt().ok());
+		EXPECT_EQ(b.volume(2)->phases.phases(), a.volume(2)->phases.phases());
+		ASSERT_TRUE(b.volume(2)->phases.next());
+		EXPECT_EQ(b.volume(2)->phases.next()->phase, a.volume(2)->phases.next()->phase);
+		b.update_volume(volinfo(1), 0);
+		// One transition to 42: the restored table predicts 8 at once.
+		TransitionsReport t;
+		t.volume = 1;
+		t.transitions.push_back({0, 42, 4096, DM_TIER_TR_MAPPED, 2, 0});
+		b.on_transitions(t, 0);
+		VolumeState *v = b.volume(1);
+		EXPECT_TRUE(v->restored) << model;
+		std::vector<dmtier::predictor::Prediction> out;
+		v->predictor->predict(2, &out);
+		ASSERT_FALSE(out.empty()) << model;
+		EXPECT_EQ(out[0].extent, 8) << model;
+		if (model == "auto") {
+			auto *sa = dynamic_cast<dmtier::predictor::ModelSelector *>(a.volume(1)->predictor.get());
+			auto *sb = dynamic_cast<dmtier::predictor::ModelSelector *>(v->predictor.get());
+			ASSERT_NE(sa, nullptr);
+			ASSERT_NE(sb, nullptr);
+			EXPECT_EQ(sb->active(), sa->active());
+			EXPECT_NE(sb->active(), "none");
+		}
+		// Saved again before the predictor is built: kept as loaded.
+		PoolPlanner d("tank", c);
+		d.set_model_dir(dir);
+		ASSERT_TRUE(d.load_learnt().ok());
+		ASSERT_TRUE(d.save_learnt().ok());
+		PoolPlanner e("tank", c);
+		e.set_model_dir(dir);
+		ASSERT_TRUE(e.load_learnt().ok());
+		e.update_volume(volinfo(1), 0);
+		e.on_transitions(t, 0);
+		EXPECT_TRUE(e.volume(1)->restored);
+	}
+	std::string cmd = "rm -rf " + dir;
+	EXPECT_EQ(std::system(cmd.c_str()), 0);
+}
+
+TEST(Planner, CorruptOrForeignLearntStateIsAnErrorAndIgnored)
+{
+	char tmpl[] = "/tmp/planner-learnt-XXXXXX";
+	ASSERT_NE(mkdtemp(tmpl), nullptr);
+	std::string dir = tmpl;
+	PlannerConfig c = cfg();
+	c.model_override = "markov";
+	PoolPlanner a("tank", c);
+	a.set_model_dir(dir);
+	a.update_pool(pool3(100, 0));
+	a.update_volume(volinfo(1), 0);
+	feed_cycle(a, 1, 600);
+	ASSERT_TRUE(a.save_learnt().ok());
+	std::string path = a.learnt_path();
+	std::string good;
+	{
+		std::ifstream f(path, std::ios::binary);
+		good.assign(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
+	}
+	auto write = [&](const std::string &bytes) {
+		std::ofstream f(path, std::ios::binary | std::ios::trunc);
+		f.write(bytes.data(), std::streamsize(bytes.size()));
+	};
+	auto expect_refused = [&](const std::string &why) {
+		PoolPlanner b("tank", c);
+		b.set_model_dir(dir);
+		b.update_pool(pool3(100, 0));
+		dmtier::Status s = b.load_learnt();
+		EXPECT_FALSE(s.ok()) << why;
+		if (!s.ok())
+			EXPECT_NE(s.error().find(why), std::string::npos) << s.error();
+		// Ignored: the volume starts cold and works.
+		b.update_volume(volinfo(1), 0);
+		feed_cycle(b, 1, 10);
+		ASSERT_NE(b.volume(1), nullptr);
+		EXPECT_FALSE(b.volume(1)->restored);
+	};
+	std::string flipped = good;
+	flipped[flipped.size() / 2] ^= 0x40;
+	write(flipped);
+	expect_refused("checksum");
+	write(good.substr(0, good.size() - 9));
+	expect_refused("truncated");
+	write("garbage, not a model file at all\n");
+	expect_refused("bad magic");
+	// A valid model file of another kind (an LSTM's).
+	ASSERT_TRUE(dmtier::predictor::write_model_file(path, {"lstm", {'x'}}).ok());
+	expect_refused("not tierd's learnt state");
+	// Another pool's learnt state under this pool's name.
+	write(good);
+	PoolPlanner other("other", c);
+	other.set_model_dir(dir);
+	std::rename(path.c_str(), other.learnt_path().c_str());
+	dmtier::Status s = other.load_learnt();
+	EXPECT_FALSE(s.ok());
+	EXPECT_NE(s.error().find("'tank'"), std::string::npos) << s.error();
+	// No file: nothing to load, not an error.
+	PoolPlanner none("none-saved", c);
+	none.set_model_dir(dir);
+	EXPECT_TRUE(none.load_learnt().ok());
+	std::string cmd = "rm -rf " + dir;
+	EXPECT_EQ(std::system(cmd.c_str()), 0);
 }
 
 TEST(Planner, StateRoundTrip)

@@ -236,4 +236,101 @@ void OraclePredictor::predict(std::size_t k, std::vector<Prediction> *out)
 	}
 }
 
+void StridePredictor::save_state(PayloadWriter *w) const
+{
+	w->u64(static_cast<std::uint64_t>(last_));
+	w->u64(static_cast<std::uint64_t>(delta_));
+	w->u32(static_cast<std::uint32_t>(confidence_));
+	w->u32(have_);
+	gap_.save(w);
+}
+
+bool StridePredictor::load_state(PayloadReader *r)
+{
+	std::uint64_t last, delta;
+	std::uint32_t conf, have;
+	if (!r->u64(&last) || !r->u64(&delta) || !r->u32(&conf) || !r->u32(&have) || conf > 4 ||
+	    !gap_.load(r))
+		return false;
+	last_ = static_cast<Extent>(last);
+	delta_ = static_cast<Extent>(delta);
+	confidence_ = static_cast<int>(conf);
+	have_ = have != 0;
+	return true;
+}
+
+void save_table(const std::unordered_map<Extent, SuccessorList> &t, PayloadWriter *w)
+{
+	w->u64(t.size());
+	for (const auto &[k, l] : t) {
+		w->u64(static_cast<std::uint64_t>(k));
+		for (std::size_t i = 0; i < SuccessorList::kSlots; ++i) {
+			w->u64(static_cast<std::uint64_t>(l.extent[i]));
+			w->u32(l.count[i]);
+		}
+	}
+}
+
+bool load_table(std::unordered_map<Extent, SuccessorList> *t, std::size_t max, PayloadReader *r)
+{
+	std::uint64_t n;
+	// Each entry is 8 + kSlots * 12 bytes: a count the payload cannot hold
+	// is corrupt (and no allocation follows it).
+	if (!r->u64(&n) || n > max || n > r->left() / (8 + SuccessorList::kSlots * 12))
+		return false;
+	t->clear();
+	t->reserve(n);
+	for (std::uint64_t j = 0; j < n; ++j) {
+		std::uint64_t k;
+		SuccessorList l;
+		if (!r->u64(&k))
+			return false;
+		for (std::size_t i = 0; i < SuccessorList::kSlots; ++i) {
+			std::uint64_t e;
+			if (!r->u64(&e) || !r->u32(&l.count[i]))
+				return false;
+			l.extent[i] = static_cast<Extent>(e);
+		}
+		(*t)[static_cast<Extent>(k)] = l;
+	}
+	return true;
+}
+
+void MarkovPredictor::save_state(PayloadWriter *w) const
+{
+	w->u64(static_cast<std::uint64_t>(last_));
+	w->u32(have_);
+	gap_.save(w);
+	save_table(table_, w);
+}
+
+bool MarkovPredictor::load_state(PayloadReader *r)
+{
+	std::uint64_t last;
+	std::uint32_t have;
+	if (!r->u64(&last) || !r->u32(&have) || !gap_.load(r) || !load_table(&table_, max_states_, r)) {
+		table_.clear();
+		return false;
+	}
+	last_ = static_cast<Extent>(last);
+	have_ = have != 0;
+	return true;
+}
+
+void MithrilPredictor::save_state(PayloadWriter *w) const
+{
+	gap_.save(w);
+	save_table(assoc_, w);
+}
+
+bool MithrilPredictor::load_state(PayloadReader *r)
+{
+	if (!gap_.load(r) || !load_table(&assoc_, cfg_.max_entries, r)) {
+		assoc_.clear();
+		return false;
+	}
+	recent_.clear();
+	return true;
+}
+
 } // namespace dmtier::predictor

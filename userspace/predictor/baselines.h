@@ -27,6 +27,8 @@ public:
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override { return sizeof(*this); }
+	void save_state(PayloadWriter *w) const override;
+	bool load_state(PayloadReader *r) override;
 
 private:
 	Extent last_ = 0;
@@ -44,6 +46,10 @@ struct SuccessorList {
 	void add(Extent e);
 	std::uint32_t total() const;
 };
+// (successor table of markov / mithril) as: u64 entries, then per entry the
+// key and the slots.
+void save_table(const std::unordered_map<Extent, SuccessorList> &t, PayloadWriter *w);
+bool load_table(std::unordered_map<Extent, SuccessorList> *t, std::size_t max, PayloadReader *r);
 
 // First-order Markov successor table over extents.
 class MarkovPredictor final : public Predictor {
@@ -53,6 +59,8 @@ public:
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override;
+	void save_state(PayloadWriter *w) const override;
+	bool load_state(PayloadReader *r) override;
 
 private:
 	std::unordered_map<Extent, SuccessorList> table_;
@@ -103,6 +111,8 @@ public:
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override;
+	void save_state(PayloadWriter *w) const override;
+	bool load_state(PayloadReader *r) override;
 
 private:
 	Config cfg_;

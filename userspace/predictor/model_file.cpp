@@ -116,6 +116,22 @@ void PayloadWriter::f64(double v)
 	put(&buf_, u, 8);
 }
 
+void PayloadWriter::str(std::string_view v)
+{
+	u64(v.size());
+	buf_.insert(buf_.end(), v.begin(), v.end());
+}
+
+bool PayloadReader::str(std::string *v)
+{
+	std::uint64_t n;
+	if (!u64(&n) || n > buf_.size() - pos_)
+		return false;
+	v->assign(buf_.data() + pos_, n);
+	pos_ += n;
+	return true;
+}
+
 bool PayloadReader::u32(std::uint32_t *v)
 {
 	if (buf_.size() - pos_ < 4)

@@ -34,6 +34,7 @@ public:
 	void u32(std::uint32_t v);
 	void u64(std::uint64_t v);
 	void f64(double v);
+	void str(std::string_view v);
 	std::vector<char> take() { return std::move(buf_); }
 
 private:
@@ -46,7 +47,9 @@ public:
 	bool u32(std::uint32_t *v);
 	bool u64(std::uint64_t *v);
 	bool f64(double *v);
+	bool str(std::string *v); // up to the bytes left
 	bool at_end() const { return pos_ == buf_.size(); }
+	std::size_t left() const { return buf_.size() - pos_; }
 
 private:
 	const std::vector<char> &buf_;

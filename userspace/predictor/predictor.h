@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "trace/record.h"
+#include "predictor/model_file.h"
 #include "trace/result.h"
 
 namespace dmtier::predictor {
@@ -52,6 +53,12 @@ public:
 	// A shadow model is observed on every transition but asked for
 	// predictions only now and then: it may defer work to predict().
 	virtual void set_shadow(bool) {}
+	// What the model learnt, to survive a restart (empty for models with
+	// nothing to keep, or kept elsewhere: the LSTM has its own file).
+	// load_state returns false on a payload it cannot use (the model is
+	// then as new).
+	virtual void save_state(PayloadWriter *) const {}
+	virtual bool load_state(PayloadReader *) { return true; }
 };
 
 // Drops consecutive repeats of the same extent.
@@ -90,6 +97,19 @@ public:
 	std::uint64_t expect(double steps) const
 	{
 		return last_ + static_cast<std::uint64_t>(mean_ * steps);
+	}
+	void save(PayloadWriter *w) const
+	{
+		w->u64(last_);
+		w->f64(mean_);
+		w->u32(n_);
+		w->u32(have_);
+	}
+	bool load(PayloadReader *r)
+	{
+		std::uint32_t have = 0;
+		return r->u64(&last_) && r->f64(&mean_) && r->u32(&n_) && r->u32(&have) &&
+		       ((have_ = have != 0), true);
 	}
 
 private:

@@ -349,6 +349,67 @@ void ModelSelector::decide()
 	switches_ += active_ != before;
 }
 
+void ModelSelector::save_state(PayloadWriter *w) const
+{
+	w->u64(cands_.size());
+	w->str(cands_[active_].model->name());
+	w->u32(own_choice_);
+	w->u64(switches_);
+	w->f64(steps_);
+	for (const auto &c : cands_) {
+		w->str(c.model->name());
+		w->f64(c.benefit);
+		w->f64(c.used);
+		w->f64(c.issued);
+		w->f64(c.sq);
+		PayloadWriter m;
+		c.model->save_state(&m);
+		auto b = m.take();
+		w->str(std::string_view(b.data(), b.size()));
+	}
+}
+
+bool ModelSelector::load_state(PayloadReader *r)
+{
+	std::uint64_t n, switches;
+	std::string active;
+	std::uint32_t own;
+	double steps;
+	if (!r->u64(&n) || n > 64 || !r->str(&active) || !r->u32(&own) || !r->u64(&switches) || !r->f64(&steps))
+		return false;
+	std::size_t a = SIZE_MAX;
+	for (std::size_t i = 0; i < cands_.size(); ++i)
+		if (cands_[i].model->name() == active)
+			a = i;
+	if (a == SIZE_MAX)
+		return false; // saved by a build with other candidates
+	set_active(a);
+	own_choice_ = own != 0;
+	switches_ = switches;
+	steps_ = steps;
+	bool ok = true;
+	for (std::uint64_t j = 0; j < n; ++j) {
+		std::string name, blob;
+		double b, u, i, q;
+		if (!r->str(&name) || !r->f64(&b) || !r->f64(&u) || !r->f64(&i) || !r->f64(&q) || !r->str(&blob))
+			return false;
+		for (auto &c : cands_) {
+			if (c.model->name() != name)
+				continue;
+			if (!c.sampled) {
+				c.benefit = b;
+				c.used = u;
+				c.issued = i;
+				c.sq = q;
+			}
+			std::vector<char> bytes(blob.begin(), blob.end());
+			PayloadReader m(bytes);
+			ok &= c.model->load_state(&m) && m.at_end();
+		}
+	}
+	return ok;
+}
+
 void ModelSelector::predict(std::size_t k, std::vector<Prediction> *out)
 {
 	cands_[active_].model->predict(k, out);

@@ -126,6 +126,10 @@ public:
 	// Shares shadow evidence with the pool's other volumes; until its own
 	// evidence decides, the volume runs the pool's leader.
 	void set_pool(std::shared_ptr<SelectorPool> pool);
+	// The choice, whether it is the volume's own, the scores and each
+	// candidate's own state (save_state of each).
+	void save_state(PayloadWriter *w) const override;
+	bool load_state(PayloadReader *r) override;
 
 private:
 	struct Pending {

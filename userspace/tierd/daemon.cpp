@@ -209,6 +209,11 @@ void Daemon::refresh_volumes_locked(Pool &p)
 
 void Daemon::load_state_locked(Pool &p)
 {
+	// What the predictors and phase trackers learnt: a corrupt or foreign
+	// file is reported and ignored (they start cold).
+	Status ls = p.planner->load_learnt();
+	if (!ls)
+		log(Level::warning, "pool %s: learnt state ignored: %s", p.name.c_str(), ls.error().c_str());
 	std::ifstream f(state_path(p.name));
 	if (!f)
 		return;
@@ -243,6 +248,9 @@ void Daemon::save_locked()
 		auto m = p.planner->save_models();
 		if (!m)
 			log(Level::warning, "pool %s: saving models: %s", name.c_str(), m.error().c_str());
+		auto l = p.planner->save_learnt();
+		if (!l)
+			log(Level::warning, "pool %s: saving learnt state: %s", name.c_str(), l.error().c_str());
 	}
 }
 
