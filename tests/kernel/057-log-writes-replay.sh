@@ -33,8 +33,8 @@
 # takes) seconds), LOGW_SEED; LOGW_META_POINTS (FLUSH/FUA entries of the
 # metadata log checked alone, default 8; 0: all).  The long run
 # (docs/reliability.md) is
-#   tools/lab vm --mem 6G -- env LOGW_MARKS=30 LOGW_INTERVAL=3 LOGW_META_POINTS=300 \
-#       tests/kernel/run 057-log-writes-replay
+#   tools/lab vm --mem 6G --timeout 7200 -- env LAB_TEST_TIMEOUT=7000 \
+#       LOGW_MARKS=30 LOGW_INTERVAL=3 LOGW_META_POINTS=300 tests/kernel/run 057-log-writes-replay
 # with LOGW_LOGMIB (MiB per log device, default 1024; memory-backed,
 # only what is written takes memory).
 . "$LAB_PROJECT/tests/lib/lab.sh"
