@@ -107,15 +107,18 @@ fails 1 "cannot write /nonexistent/h.svg" "$tierctl" heatmap p1 1 --kernel --svg
 
 # top while fio reads volume 1.
 fio --name=load --filename=/dev/mapper/v1 --direct=1 --ioengine=libaio --rw=randread --bs=4k \
-	--size=$((32 * K)) --time_based=1 --runtime=30 >/dev/null 2>&1 &
+	--size=$((32 * K)) --time_based=1 --runtime=60 >/dev/null 2>&1 &
 fio_pid=$!
-sleep 2
-out=$("$tierctl" top --once 2>&1) || fail "top --once: $out"
+# fio may start late on a loaded host: wait for its reads to show.
+top_reads() {
+	out=$("$tierctl" top --once 2>&1) || fail "top --once: $out"
+	printf '%s\n' "$out" | grep -Eq '^  1 v1 +[1-9][0-9]* +0 '
+}
+wait_for 20 top_reads || fail "top: no read IOPS for v1 within 20 s: $out"
 info "top --once:"
 printf '%s\n' "$out" | sed 's/^/    /'
 [[ $out == *"pool p1: rw, policy off, 1 volumes active"* || $out == *"pool p1: rw, policy "*", 1 volumes active"* ]] ||
 	fail "top: no pool line: $out"
-printf '%s\n' "$out" | grep -Eq '^  1 v1 +[1-9][0-9]* +0 ' || fail "top: no read IOPS for v1: $out"
 [[ $out == *"6/94"* ]] || fail "top: tier mix of v1 (2 of 32 on tier 0): $out"
 [[ $out == *$'\e'* ]] && fail "top --once wrote escapes to a pipe"
 "$tierctl" --json top p1 --iterations 2 --interval 0.5 >/tmp/top.json || fail "top --json --iterations 2"
