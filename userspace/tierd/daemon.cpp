@@ -254,10 +254,16 @@ void Daemon::save_locked()
 	}
 }
 
-void Daemon::drain_reports_locked(std::size_t max)
+void Daemon::drain_reports_locked(std::size_t max, double until_ms)
 {
 	double now = now_ms();
 	for (std::size_t n = 0; n < max; n++) {
+		// A backlog must not hold up the round: its GET_POOL is the
+		// controller's sign of life, and the kernel's fallback takes
+		// over after fallback_timeout_s without one.  What is left
+		// waits (or the kernel drops it and counts the drops).
+		if (n >= 64 && n % 16 == 0 && now_ms() >= until_ms)
+			return;
 		auto got = client_->socket().next_report(&msg_, 0);
 		if (!got) {
 			log(Level::warning, "netlink: %s", got.error().c_str());
@@ -398,7 +404,7 @@ int Daemon::run(int sigfd)
 		}
 		{
 			std::lock_guard lk(mu_);
-			drain_reports_locked(4096);
+			drain_reports_locked(4096, next_round);
 			now = now_ms();
 			if (now >= next_round) {
 				if (now - last_discover_ms_ >= cfg_.rediscover_s * 1000.0)

@@ -94,7 +94,8 @@ private:
 	void register_locked(Pool &p);
 	void refresh_volumes_locked(Pool &p);
 	void round_locked();
-	void drain_reports_locked(std::size_t max);
+	// At most max reports, and no more than 64 once until_ms has passed.
+	void drain_reports_locked(std::size_t max, double until_ms);
 	void save_locked();
 	void load_state_locked(Pool &p);
 	Result<Pool *> find_pool(const std::string &name);
