@@ -657,8 +657,9 @@ TEST(Planner, CorruptOrForeignLearntStateIsAnErrorAndIgnored)
 		b.update_pool(pool3(100, 0));
 		dmtier::Status s = b.load_learnt();
 		EXPECT_FALSE(s.ok()) << why;
-		if (!s.ok())
+		if (!s.ok()) {
 			EXPECT_NE(s.error().find(why), std::string::npos) << s.error();
+		}
 		// Ignored: the volume starts cold and works.
 		b.update_volume(volinfo(1), 0);
 		feed_cycle(b, 1, 10);
