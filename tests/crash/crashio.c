@@ -206,8 +206,35 @@ static void log_write(const char *buf, size_t len)
 }
 
 /* A durable point was reached: log the writes before it and the mark. */
+/*
+ * CRASHIO_FUA=self (dm-log-writes): blocks written or discarded since the
+ * last flush.  dm-log-writes logs a write that is not FUA only at the next
+ * flush, but a FUA write at once (its log ordering, see the kernel's
+ * log-writes.rst), so an earlier unflushed write of the same block lands
+ * after a later FUA write in the replay: a stale-over-new state no device
+ * produces.  A FUA write over such blocks is preceded by a flush.
+ */
+static unsigned char *unflushed;
+static uint64_t unflushed_len;
+
+static void unflushed_mark(uint64_t b, uint64_t n)
+{
+	for (; n; b++, n--)
+		unflushed[b / 8] |= 1U << (b % 8);
+}
+
+static bool unflushed_any(uint64_t b, uint64_t n)
+{
+	for (; n; b++, n--)
+		if (unflushed[b / 8] & (1U << (b % 8)))
+			return true;
+	return false;
+}
+
 static void durable(uint64_t next_seq)
 {
+	if (unflushed)
+		memset(unflushed, 0, unflushed_len);
 	batch_add("F %" PRIu64 "\n", next_seq);
 	log_write(batch, batch_len);
 	batch_len = 0;
@@ -237,6 +264,12 @@ static __attribute__((noreturn)) void cmd_write(int argc, char **argv)
 		die("bad sizes");
 	if (posix_memalign((void **)&buf, BLK, MAX_RUN * BLK))
 		die("out of memory");
+	if (fua_self) {
+		unflushed_len = nblocks / 8 + 1;
+		unflushed = calloc(1, unflushed_len);
+		if (!unflushed)
+			die("out of memory");
+	}
 	xs_state = seed * 0x9e3779b97f4a7c15ULL + round + 1;
 	/* Stop after a while when given a limit (off the lab; in the lab the
 	 * crash stops it). */
@@ -255,6 +288,8 @@ static __attribute__((noreturn)) void cmd_write(int argc, char **argv)
 			batch_len = 0;
 			if (discard(fd, e * ext_bytes, ext_bytes))
 				die("discard extent %" PRIu64 ": %s", e, strerror(errno));
+			if (unflushed)
+				unflushed_mark(e * bpe, bpe);
 			seq++;
 			nd++;
 		} else if (op < 16) {
@@ -274,6 +309,12 @@ static __attribute__((noreturn)) void cmd_write(int argc, char **argv)
 				b = (b / bpe + 1) * bpe - 1 - rnd() % 2;
 			if (b + run > nblocks)
 				b = nblocks - run;
+			if (fua && unflushed && unflushed_any(b, run)) {
+				if (fdatasync(fd))
+					die("fdatasync: %s", strerror(errno));
+				durable(seq);
+				nf++;
+			}
 			for (i = 0; i < run; i++)
 				fill_block(buf + i * BLK, b + i, seq + i);
 			iov.iov_base = buf;
@@ -285,6 +326,8 @@ static __attribute__((noreturn)) void cmd_write(int argc, char **argv)
 			for (i = 0; i < run; i++)
 				batch_add("%c %" PRIu64 " %" PRIu64 "\n", fua && fua_self ? 'U' : 'W',
 					  b + i, seq + i);
+			if (unflushed && !fua)
+				unflushed_mark(b, run);
 			seq += run;
 			nw++;
 			if (fua && fua_self) {
