@@ -34,7 +34,7 @@
 # metadata log checked alone, default 8; 0: all).  The long run
 # (docs/reliability.md) is
 #   tools/lab vm --mem 6G --timeout 7200 -- env LAB_TEST_TIMEOUT=7000 \
-#       LOGW_MARKS=30 LOGW_INTERVAL=3 LOGW_META_POINTS=300 tests/kernel/run 057-log-writes-replay
+#       LOGW_MARKS=30 LOGW_INTERVAL=10 LOGW_META_POINTS=300 tests/kernel/run 057-log-writes-replay
 # with LOGW_LOGMIB (MiB per log device, default 1024; memory-backed,
 # only what is written takes memory).
 . "$LAB_PROJECT/tests/lib/lab.sh"
