@@ -13,15 +13,6 @@ meta=$(lab_tier_ssd tmeta 16)
 t0=$(lab_tier_nvme tnvme 64)
 t1=$(lab_tier_hdd thdd 128)
 
-fails() { # EXIT PATTERN CMD...: CMD exits EXIT and says PATTERN
-	local want=$1 pat=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $out"
-	printf '%s\n' "$out" | grep -q -- "$pat" || fail "'$*' did not say '$pat': $out"
-}
-
 "$tierctl" --help | grep -q "volume create" || fail "--help lacks volume create"
 fails 2 "usage" "$tierctl" bogus
 fails 2 "usage: tierctl pool create" "$tierctl" pool create p1

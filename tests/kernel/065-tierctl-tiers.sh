@@ -20,15 +20,6 @@ t0=$(lab_tier_nvme tnvme 4) # 24 extents of 128 KiB (the first MiB is the label)
 t1=$(lab_tier_ssd tssd 8)   # 56
 t2=$(lab_tier_hdd thdd 8)   # 56
 
-fails() { # EXIT PATTERN CMD...: CMD exits EXIT and says PATTERN
-	local want=$1 pat=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $out"
-	printf '%s\n' "$out" | grep -q -- "$pat" || fail "'$*' did not say '$pat': $out"
-}
-
 "$tierctl" tier add --help | grep -q "usage: tierctl tier add POOL DEV" || fail "tier add --help: $("$tierctl" tier add --help)"
 "$tierctl" tier remove --help | grep -q "Evacuate tier INDEX" || fail "tier remove --help"
 

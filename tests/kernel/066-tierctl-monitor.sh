@@ -12,15 +12,6 @@ cp "$LAB_BUILD/tools/tierctl/tierctl" /tmp/tierctl || fail "tierctl not built"
 tierctl=/tmp/tierctl
 TIERD=$LAB_BUILD/userspace/tierd/tierd
 
-fails() { # EXIT PATTERN CMD...: CMD exits EXIT and says PATTERN
-	local want=$1 pat=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $out"
-	printf '%s\n' "$out" | grep -q -- "$pat" || fail "'$*' did not say '$pat': $out"
-}
-
 sock=$PWD/tierd.sock
 cat >/tmp/tierd.conf <<EOF2
 [daemon]

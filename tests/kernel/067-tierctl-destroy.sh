@@ -12,14 +12,6 @@
 cp "$LAB_BUILD/tools/tierctl/tierctl" /tmp/tierctl || fail "tierctl not built"
 tierctl=/tmp/tierctl
 
-fails() { # EXIT PATTERN CMD...: CMD exits EXIT and says PATTERN
-	local want=$1 pat=$2 out rc
-	shift 2
-	out=$("$@" 2>&1 </dev/null)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $out"
-	printf '%s\n' "$out" | grep -q -- "$pat" || fail "'$*' did not say '$pat': $out"
-}
 # zeros DEV BYTES: the first BYTES of DEV read as zeros.
 zeros() { cmp -s -n "$2" "$1" /dev/zero; }
 

@@ -17,14 +17,6 @@ command -v filefrag >/dev/null || skip "no filefrag in the host root"
 modprobe ext4 2>/dev/null
 grep -qw ext4 /proc/filesystems || skip "no ext4 in the lab kernel"
 
-fails() { # EXIT PATTERN CMD...: CMD exits EXIT and says PATTERN
-	local want=$1 pat=$2 out rc
-	shift 2
-	out=$("$@" 2>&1)
-	rc=$?
-	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $out"
-	printf '%s\n' "$out" | grep -q -- "$pat" || fail "'$*' did not say '$pat': $out"
-}
 mnt=/tmp/mnt
 trap 'umount "$mnt" 2>/dev/null; umount /tmp/mnt2 2>/dev/null' EXIT
 

@@ -49,6 +49,17 @@ if [ "${LAB_FAST_BINS:-1}" = 1 ] && [ -d /run/lab ]; then
 	fi
 fi
 
+# fails EXIT PATTERN CMD...: CMD (stdin /dev/null) must exit EXIT and say
+# PATTERN on stdout or stderr.
+fails() {
+	local want=$1 pat=$2 out rc
+	shift 2
+	out=$("$@" 2>&1 </dev/null)
+	rc=$?
+	[ "$rc" = "$want" ] || fail "'$*' exited $rc, expected $want: $out"
+	printf '%s\n' "$out" | grep -q -- "$pat" || fail "'$*' did not say '$pat': $out"
+}
+
 # Run a command that must succeed; fail the test with its output otherwise.
 must() {
 	local out
