@@ -86,23 +86,25 @@ void emit(const SuccessorList &list, std::uint32_t min_count, std::size_t k, Ext
 void MarkovPredictor::observe(const Access &a)
 {
 	gap_.observe(a.time_ns);
-	if (have_ && a.extent != last_) {
-		auto it = table_.find(last_);
-		if (it != table_.end())
-			it->second.add(a.extent);
-		else if (table_.size() < max_states_)
-			table_[last_].add(a.extent);
+	if (have_ && a.extent == last_)
+		return;
+	if (have_) {
+		if (!cur_ && table_.size() < max_states_)
+			cur_ = &table_[last_];
+		if (cur_)
+			cur_->add(a.extent);
 	}
 	have_ = true;
 	last_ = a.extent;
+	auto it = table_.find(last_);
+	cur_ = it != table_.end() ? &it->second : nullptr;
 }
 
 void MarkovPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 {
 	out->clear();
-	auto it = table_.find(last_);
-	if (it != table_.end())
-		emit(it->second, 1, k, last_, gap_, out);
+	if (cur_)
+		emit(*cur_, 1, k, last_, gap_, out);
 }
 
 std::size_t MarkovPredictor::model_bytes() const
@@ -120,7 +122,15 @@ bool LeapPredictor::trend(Extent *delta, double *share) const
 	std::array<std::uint8_t, kSlots> cnt{};
 	Extent best = 0;
 	std::size_t best_n = 0;
+	// The widest window searched. Once even the most frequent delta so far
+	// could not reach a majority of it with every delta still to come, no
+	// window can hold one (a random stream stops after about half the history).
+	std::size_t widest = 0;
+	for (std::size_t w = 4; w <= count_; w *= 2)
+		widest = w;
 	for (std::size_t w = 1; w <= count_; ++w) {
+		if (w > widest || best_n + widest / 2 < w)
+			break;
 		Extent d = delta_at(count_ - w);
 		std::size_t h = (static_cast<std::uint64_t>(d) * 0x9e3779b97f4a7c15ull) >> 58; // 6 bits
 		while (cnt[h] && key[h] != d)
@@ -180,16 +190,22 @@ void LeapPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 void MithrilPredictor::observe(const Access &a)
 {
 	gap_.observe(a.time_ns);
-	for (Extent prev : recent_) {
+	for (auto &[prev, list] : recent_) {
 		if (prev == a.extent)
 			continue;
-		auto it = assoc_.find(prev);
-		if (it != assoc_.end())
-			it->second.add(a.extent);
-		else if (assoc_.size() < cfg_.max_entries)
-			assoc_[prev].add(a.extent);
+		if (!list) {
+			// Made since by another of the recent accesses, or to make.
+			auto it = assoc_.find(prev);
+			if (it != assoc_.end())
+				list = &it->second;
+			else if (assoc_.size() < cfg_.max_entries)
+				list = &assoc_[prev];
+		}
+		if (list)
+			list->add(a.extent);
 	}
-	recent_.push_back(a.extent);
+	auto it = assoc_.find(a.extent);
+	recent_.emplace_back(a.extent, it != assoc_.end() ? &it->second : nullptr);
 	if (recent_.size() > cfg_.lookahead)
 		recent_.pop_front();
 }
@@ -197,11 +213,8 @@ void MithrilPredictor::observe(const Access &a)
 void MithrilPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 {
 	out->clear();
-	if (recent_.empty())
-		return;
-	auto it = assoc_.find(recent_.back());
-	if (it != assoc_.end())
-		emit(it->second, cfg_.min_support, k, recent_.back(), gap_, out);
+	if (!recent_.empty() && recent_.back().second)
+		emit(*recent_.back().second, cfg_.min_support, k, recent_.back().first, gap_, out);
 }
 
 std::size_t MithrilPredictor::model_bytes() const
@@ -308,12 +321,15 @@ bool MarkovPredictor::load_state(PayloadReader *r)
 {
 	std::uint64_t last;
 	std::uint32_t have;
+	cur_ = nullptr;
 	if (!r->u64(&last) || !r->u32(&have) || !gap_.load(r) || !load_table(&table_, max_states_, r)) {
 		table_.clear();
 		return false;
 	}
 	last_ = static_cast<Extent>(last);
 	have_ = have != 0;
+	auto it = table_.find(last_);
+	cur_ = it != table_.end() ? &it->second : nullptr;
 	return true;
 }
 
@@ -325,11 +341,11 @@ void MithrilPredictor::save_state(PayloadWriter *w) const
 
 bool MithrilPredictor::load_state(PayloadReader *r)
 {
+	recent_.clear();
 	if (!gap_.load(r) || !load_table(&assoc_, cfg_.max_entries, r)) {
 		assoc_.clear();
 		return false;
 	}
-	recent_.clear();
 	return true;
 }
 

@@ -55,6 +55,8 @@ bool load_table(std::unordered_map<Extent, SuccessorList> *t, std::size_t max, P
 class MarkovPredictor final : public Predictor {
 public:
 	explicit MarkovPredictor(std::size_t max_states = 1 << 16) : max_states_(max_states) {}
+	MarkovPredictor(const MarkovPredictor &) = delete; // cur_ points into table_
+	MarkovPredictor &operator=(const MarkovPredictor &) = delete;
 	std::string_view name() const override { return "markov"; }
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
@@ -66,6 +68,7 @@ private:
 	std::unordered_map<Extent, SuccessorList> table_;
 	std::size_t max_states_;
 	Extent last_ = 0;
+	SuccessorList *cur_ = nullptr; // last_'s entry (elements of an unordered_map stay put)
 	bool have_ = false;
 	GapEstimator gap_;
 };
@@ -107,6 +110,8 @@ public:
 	};
 	MithrilPredictor() : MithrilPredictor(Config{}) {}
 	explicit MithrilPredictor(Config c) : cfg_(c) {}
+	MithrilPredictor(const MithrilPredictor &) = delete; // recent_ points into assoc_
+	MithrilPredictor &operator=(const MithrilPredictor &) = delete;
 	std::string_view name() const override { return "mithril"; }
 	void observe(const Access &a) override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
@@ -117,7 +122,9 @@ public:
 private:
 	Config cfg_;
 	std::unordered_map<Extent, SuccessorList> assoc_;
-	std::deque<Extent> recent_;
+	// The last accesses, each with its entry as found when it came or made
+	// since (null: none yet); a lookup per access rather than lookahead + 1.
+	std::deque<std::pair<Extent, SuccessorList *>> recent_;
 	GapEstimator gap_;
 };
 
