@@ -127,7 +127,7 @@ api_expect 200 tierd_migrations_sent_total GET /metrics
 sent=$(awk '/^tierd_(migrations|prefetches)_sent_total/ { n += $2 } END { print n + 0 }' /tmp/api.body)
 ((sent >= 12)) || fail "tierd sent $sent migrations and prefetches"
 for m in tierd_tier_used_bytes tierd_fast_tier_hit_ratio tierd_prefetch_hits_total tierd_predictor_info \
-	tierd_cpu_seconds_total tierd_resident_memory_bytes tierd_volume_iops; do
+	tierd_cpu_seconds_total tierd_resident_memory_bytes tierd_volume_iops tierd_transition_rate tierd_pool_busy; do
 	grep -q "^$m" /tmp/api.body || fail "metrics lack $m"
 done
 info "metrics: $(grep -E '^tierd_(fast_tier_hit_ratio|transitions_total|cpu_seconds_total|resident_memory_bytes)' /tmp/api.body | tr '\n' ' ')"

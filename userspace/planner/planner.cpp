@@ -49,6 +49,13 @@ PoolPlanner::PoolPlanner(std::string pool, PlannerConfig cfg) : pool_(std::move(
 	info_.pool = pool_;
 }
 
+void PoolPlanner::set_config(const PlannerConfig &c)
+{
+	cfg_ = c;
+	if (own_budget_)
+		own_budget_->set_share(c.lstm_cpu_budget);
+}
+
 void PoolPlanner::update_pool(const PoolInfo &info)
 {
 	info_ = info;
@@ -414,7 +421,12 @@ void PoolPlanner::build_predictor(VolumeState &v)
 		std::unique_ptr<predictor::Predictor> lstm;
 		if (cfg_.lstm_background) {
 			predictor::TrainerConfig tc;
-			tc.cpu_budget = cfg_.lstm_cpu_budget;
+			tc.budget = cfg_.lstm_budget;
+			if (!tc.budget) {
+				if (!own_budget_)
+					own_budget_ = std::make_shared<predictor::TrainingBudget>(cfg_.lstm_cpu_budget);
+				tc.budget = own_budget_;
+			}
 			lstm = saved ? std::make_unique<predictor::BackgroundLstm>(*saved, tc)
 				     : std::make_unique<predictor::BackgroundLstm>(predictor::LstmConfig{}, tc);
 		} else {
@@ -432,6 +444,7 @@ void PoolPlanner::build_predictor(VolumeState &v)
 				c.push_back(std::move(*predictor::make_predictor(n)));
 		}
 		auto sel = std::make_unique<predictor::ModelSelector>(std::move(c));
+		sel->set_sample_all(busy_);
 		// A pool's volumes pool their shadow evidence: a short-lived
 		// volume runs the pool's learnt choice until its own evidence
 		// decides.
@@ -535,10 +548,16 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 					v.pred_correct++;
 					break;
 				}
+			v.last_pred.clear();
 		}
 		v.predictor->observe(a);
+		// Busy: act on the predictions of 1 in pred_stride_ transitions,
+		// each counted pred_stride_ times in the predicted mass.
+		if (++v.pred_skipped < pred_stride_)
+			continue;
+		v.pred_skipped = 0;
+		const double weight = pred_stride_;
 		v.predictor->predict(v.prefetch.depth, &pred);
-		v.last_pred.clear();
 		for (const auto &p : pred) {
 			if (p.probability < v.prefetch.threshold || p.extent < 0)
 				continue;
@@ -550,13 +569,38 @@ void PoolPlanner::on_transitions(const nl::TransitionsReport &r, double now_ms)
 			e.pred = decay(e.pred, e.heat_ms, now_ms, cfg_.half_life_ms);
 			e.heat = decay(e.heat, e.heat_ms, now_ms, cfg_.half_life_ms);
 			e.heat_ms = now_ms;
-			e.pred = std::min(4.0, e.pred + p.probability);
+			e.pred = std::min(4.0, e.pred + weight * p.probability);
 			if (e.tier == 0 || e.tier == kTierUnknown || (e.flags & DM_TIER_HEAT_PINNED))
 				continue;
 			double ahead_ms = p.expected_time_ns > t.time_ns ? double(p.expected_time_ns - t.time_ns) / 1e6 : 0;
 			enqueue(v, p, now_ms, now_ms + ahead_ms);
 		}
 	}
+	note_rate(r);
+}
+
+void PoolPlanner::note_rate(const nl::TransitionsReport &r)
+{
+	if (r.transitions.empty())
+		return;
+	if (!rate_t0_ns_)
+		rate_t0_ns_ = r.transitions.front().time_ns;
+	rate_n_ += r.transitions.size();
+	std::uint64_t t = r.transitions.back().time_ns;
+	if (t <= rate_t0_ns_ || t - rate_t0_ns_ < 1000000000)
+		return;
+	rate_ = double(rate_n_) * 1e9 / double(t - rate_t0_ns_);
+	rate_t0_ns_ = t;
+	rate_n_ = 0;
+	double full = cfg_.busy_rate;
+	bool on = full > 0 && (busy_ ? rate_ >= full / 2 : rate_ > full);
+	pred_stride_ = on ? std::uint32_t(std::clamp(std::ceil(rate_ / full), 1.0, 16.0)) : 1;
+	if (on == busy_)
+		return;
+	busy_ = on;
+	for (auto &[id, v] : vols_)
+		if (auto *s = dynamic_cast<predictor::ModelSelector *>(v.predictor.get()))
+			s->set_sample_all(on);
 }
 
 void PoolPlanner::on_migrations(const nl::MigrationDoneReport &r)

@@ -36,6 +36,10 @@
 #include "predictor/predictor.h"
 #include "predictor/selector.h"
 
+namespace dmtier::predictor {
+class TrainingBudget; // predictor/trainer.h
+}
+
 namespace dmtier::planner {
 
 inline constexpr std::uint8_t kTierUnknown = 0xff;
@@ -103,10 +107,21 @@ struct PlannerConfig {
 	// "" follows each volume's prediction_model; else this model for all.
 	std::string model_override;
 	// The LSTM (forced, or the selector's candidate) trains on a
-	// background thread per volume with this share of a core, off the
-	// report path; false trains inline (deterministic, for tests).
+	// background thread per volume, off the report path; false trains
+	// inline (deterministic, for tests). All trainers share lstm_budget
+	// (tierd: one for the daemon, of lstm_cpu_budget of one core); unset,
+	// the pool's trainers share one of lstm_cpu_budget.
 	bool lstm_background = true;
-	double lstm_cpu_budget = 0.05;
+	double lstm_cpu_budget = 0.01;
+	// Above this many transitions/s in the pool (measured over a second of
+	// the reports' time) the pool is busy and the planner works on samples:
+	// `auto` volumes score their shadow candidates on a sample
+	// (ModelSelector::set_sample_all), and the volumes' predictions are
+	// acted on for 1 in ceil(rate / busy_rate) transitions (at most 16),
+	// their probabilities counted that many times in the predicted mass.
+	// Below half of it, every transition again. 0: never busy.
+	double busy_rate = 5000;
+	std::shared_ptr<predictor::TrainingBudget> lstm_budget;
 };
 
 // What a round decided (and, after run_round, what the kernel accepted).
@@ -216,6 +231,7 @@ public:
 	bool restored = false; // the predictor started from saved_state
 	predictor::TransitionFilter filter;
 	std::vector<predictor::Prediction> last_pred;
+	std::uint32_t pred_skipped = 0; // transitions since predictions were last acted on
 	std::uint64_t pred_checked = 0, pred_correct = 0;
 	std::uint64_t transitions = 0;
 	double profile_ms = -1;
@@ -230,7 +246,7 @@ public:
 
 	const std::string &pool() const { return pool_; }
 	const PlannerConfig &config() const { return cfg_; }
-	void set_config(const PlannerConfig &c) { cfg_ = c; }
+	void set_config(const PlannerConfig &c);
 
 	// Pool geometry and use (GET_POOL), refreshed every round.
 	void update_pool(const PoolInfo &info);
@@ -265,6 +281,12 @@ public:
 	// The shadow evidence the pool's `auto` volumes share (null before the
 	// first one).
 	const predictor::SelectorPool *selector_pool() const { return selector_pool_.get(); }
+	// The pool's transitions/s (last full second of report time), whether
+	// that makes it busy (see busy_rate) and then 1 in how many
+	// transitions' predictions are acted on.
+	double transition_rate() const { return rate_; }
+	bool busy() const { return busy_; }
+	std::uint32_t prediction_stride() const { return pred_stride_; }
 
 	// Counters.
 	std::uint64_t migrations_sent = 0, prefetches_sent = 0, hints_sent = 0;
@@ -322,6 +344,12 @@ private:
 	std::string model_dir_;
 	std::vector<PrefetchEntry> trim_scratch_;
 	std::shared_ptr<predictor::SelectorPool> selector_pool_;
+	std::shared_ptr<predictor::TrainingBudget> own_budget_; // without cfg_.lstm_budget
+	void note_rate(const nl::TransitionsReport &r);
+	std::uint64_t rate_t0_ns_ = 0, rate_n_ = 0;
+	double rate_ = 0;
+	bool busy_ = false;
+	std::uint32_t pred_stride_ = 1;
 };
 
 } // namespace dmtier::planner

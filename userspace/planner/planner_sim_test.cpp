@@ -514,6 +514,7 @@ struct SimResult {
 	std::uint64_t fill_moves = 0; // moves while the volume was being written
 	// The planner's phases: changes, forecasts (right), moves, prefetches.
 	std::uint64_t changes = 0, forecasts = 0, right = 0, phase_moves = 0, phase_prefetches = 0;
+	std::uint32_t busy_runs = 0, stride = 0; // runs that ended busy; the last prediction stride
 };
 
 // Runs the workload; policy: the planner (tierd) or the fallback rules.
@@ -650,6 +651,8 @@ SimResult run_sim(const SimConfig &c, bool planner, PlannerConfig pc = {})
 		res.phase_moves = v->phase_moves;
 		res.phase_prefetches = v->phase_prefetches;
 	}
+	res.busy_runs = p.busy();
+	res.stride = p.prediction_stride();
 	return res;
 }
 
@@ -669,6 +672,8 @@ SimResult mean_over_seeds(SimConfig c, bool planner, std::initializer_list<std::
 		m.right += r.right;
 		m.phase_moves += r.phase_moves;
 		m.phase_prefetches += r.phase_prefetches;
+		m.busy_runs += r.busy_runs;
+		m.stride = r.stride;
 	}
 	return m;
 }
@@ -859,6 +864,36 @@ TEST(PlannerSim, RecurringPhasesThatFitAreNoLoss)
 	c.measure_rounds = 3 * 2 * 16;
 	auto r = compare("3 hot sets of 8 cycling every 16 rounds (all fit on tier 0)", c);
 	EXPECT_GE(r.td.t0_share, r.fb.t0_share - 0.01);
+}
+
+// A busy pool works on samples (PlannerConfig::busy_rate): 1 in 4 of the
+// transitions' predictions acted on at 2,000 transitions/s with busy_rate
+// 500, and auto's shadow models scored on runs.  Its placement stays as good
+// as when every transition counts, for markov and for auto.
+TEST(PlannerSim, BusyPoolsKeepTheirPlacement)
+{
+	SimConfig c;
+	c.regions = spread(8, 12);
+	c.phase_rounds = 16;
+	c.read_rounds = 8 * 16;
+	c.measure_rounds = c.read_rounds;
+	SimResult fb = mean_over_seeds(c, false, {1, 2, 3});
+	for (const char *model : {"markov", "auto"}) {
+		PlannerConfig calm, busy;
+		calm.model_override = busy.model_override = model;
+		calm.busy_rate = 0;
+		busy.busy_rate = 500;
+		SimResult a = mean_over_seeds(c, true, {1, 2, 3}, calm);
+		SimResult b = mean_over_seeds(c, true, {1, 2, 3}, busy);
+		std::printf("%s: fallback %.3f, planner %.3f, busy planner %.3f (forecasts right %llu/%llu vs %llu/%llu)\n",
+			    model, fb.t0_share, a.t0_share, b.t0_share, (unsigned long long)a.right,
+			    (unsigned long long)a.forecasts, (unsigned long long)b.right, (unsigned long long)b.forecasts);
+		EXPECT_EQ(a.busy_runs, 0u);
+		EXPECT_EQ(b.busy_runs, 3u) << "the planner was not busy at 2,000 transitions/s";
+		EXPECT_EQ(b.stride, 4u);
+		EXPECT_GE(b.t0_share, a.t0_share - 0.03) << model;
+		EXPECT_GT(b.t0_share, fb.t0_share + 0.1) << model;
+	}
 }
 
 namespace {

@@ -548,6 +548,84 @@ TEST(Planner, ShortVolumesFollowThePoolsLearntChoice)
 	EXPECT_EQ(lone->active(), "none");
 }
 
+TEST(Planner, BusyPoolsWorkOnSamples)
+{
+	PlannerConfig c = cfg();
+	c.model_override = ""; // each volume's own
+	c.lstm_background = false;
+	c.busy_rate = 5000;
+	PoolPlanner p("tank", c);
+	p.update_pool(pool3(100000, 0));
+	p.update_volume(volinfo(1, "balanced", "auto"), 0);
+	p.update_volume(volinfo(3, "balanced", "markov"), 0);
+	std::uint64_t t_ns = 0, x = 0, y = 0;
+	const std::uint64_t cycle[] = {5, 17, 3, 42, 8, 29};
+	// Two seconds of report time at rate transitions/s in the pool, in
+	// reports of 100: volume 1 random, volume 3 a cycle markov learns.
+	auto run = [&](double rate) {
+		for (std::uint64_t end = t_ns + 2000000000; t_ns < end;) {
+			for (std::uint32_t vol : {1u, 3u}) {
+				TransitionsReport t;
+				t.volume = vol;
+				for (int i = 0; i < 100; i++) {
+					t_ns += std::uint64_t(1e9 / rate);
+					std::uint64_t e = vol == 1 ? 1000 + x++ * 7919 % 5000 : cycle[y++ % 6];
+					t.transitions.push_back({t_ns, e, 4096, DM_TIER_TR_MAPPED, 2, 0});
+				}
+				p.on_transitions(t, double(t_ns) / 1e6);
+			}
+		}
+	};
+	run(1000);
+	auto *sel = dynamic_cast<dmtier::predictor::ModelSelector *>(p.volume(1)->predictor.get());
+	ASSERT_NE(sel, nullptr);
+	EXPECT_NEAR(p.transition_rate(), 1000, 50);
+	EXPECT_FALSE(p.busy());
+	EXPECT_EQ(p.prediction_stride(), 1u);
+	EXPECT_FALSE(sel->sample_all());
+	// Not busy: markov's predictions are checked after every transition.
+	VolumeState *m = p.volume(3);
+	std::uint64_t checked = m->pred_checked, seen = m->transitions;
+	run(1000);
+	EXPECT_NEAR(double(m->pred_checked - checked), double(m->transitions - seen), 2);
+
+	run(20000);
+	EXPECT_NEAR(p.transition_rate(), 20000, 1000);
+	EXPECT_TRUE(p.busy());
+	EXPECT_EQ(p.prediction_stride(), 4u);
+	EXPECT_TRUE(sel->sample_all());
+	// Busy: acted on (and checked) for 1 in 4, and still right.
+	checked = m->pred_checked;
+	std::uint64_t correct = m->pred_correct;
+	seen = m->transitions;
+	run(20000);
+	EXPECT_NEAR(double(m->pred_checked - checked), double(m->transitions - seen) / 4, 4);
+	EXPECT_GE(double(m->pred_correct - correct), 0.9 * double(m->pred_checked - checked));
+	// A volume that appears under load starts sampled.
+	p.update_volume(volinfo(2, "balanced", "auto"), 0);
+	TransitionsReport t2;
+	t2.volume = 2;
+	t2.transitions.push_back({t_ns, 7, 4096, DM_TIER_TR_MAPPED, 2, 0});
+	p.on_transitions(t2, double(t_ns) / 1e6);
+	auto *sel2 = dynamic_cast<dmtier::predictor::ModelSelector *>(p.volume(2)->predictor.get());
+	ASSERT_NE(sel2, nullptr);
+	EXPECT_TRUE(sel2->sample_all());
+	// Hysteresis: 3,000/s is under the threshold but above half of it.
+	run(3000);
+	EXPECT_TRUE(p.busy());
+	EXPECT_EQ(p.prediction_stride(), 1u);
+	run(1000);
+	EXPECT_FALSE(p.busy());
+	EXPECT_FALSE(sel->sample_all());
+	EXPECT_FALSE(sel2->sample_all());
+	// 0: never busy.
+	c.busy_rate = 0;
+	p.set_config(c);
+	run(20000);
+	EXPECT_FALSE(p.busy());
+	EXPECT_EQ(p.prediction_stride(), 1u);
+}
+
 namespace {
 // Feeds volume vol a repeating cycle of extents (markov's table learns it).
 void feed_cycle(PoolPlanner &p, std::uint32_t vol, int n)

@@ -22,6 +22,8 @@ void StridePredictor::observe(const Access &a)
 	last_ = a.extent;
 }
 
+void StridePredictor::forget_context() { have_ = false; }
+
 void StridePredictor::predict(std::size_t k, std::vector<Prediction> *out)
 {
 	out->clear();
@@ -100,6 +102,8 @@ void MarkovPredictor::observe(const Access &a)
 	cur_ = it != table_.end() ? &it->second : nullptr;
 }
 
+void MarkovPredictor::forget_context() { have_ = false; }
+
 void MarkovPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 {
 	out->clear();
@@ -172,6 +176,12 @@ void LeapPredictor::observe(const Access &a)
 	last_ = a.extent;
 }
 
+void LeapPredictor::forget_context()
+{
+	have_ = false; // no delta across the gap; the history before it stays
+	issued_.clear();
+}
+
 void LeapPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 {
 	out->clear();
@@ -209,6 +219,8 @@ void MithrilPredictor::observe(const Access &a)
 	if (recent_.size() > cfg_.lookahead)
 		recent_.pop_front();
 }
+
+void MithrilPredictor::forget_context() { recent_.clear(); }
 
 void MithrilPredictor::predict(std::size_t k, std::vector<Prediction> *out)
 {

@@ -25,6 +25,7 @@ class StridePredictor final : public Predictor {
 public:
 	std::string_view name() const override { return "stride"; }
 	void observe(const Access &a) override;
+	void forget_context() override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override { return sizeof(*this); }
 	void save_state(PayloadWriter *w) const override;
@@ -59,6 +60,7 @@ public:
 	MarkovPredictor &operator=(const MarkovPredictor &) = delete;
 	std::string_view name() const override { return "markov"; }
 	void observe(const Access &a) override;
+	void forget_context() override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override;
 	void save_state(PayloadWriter *w) const override;
@@ -81,6 +83,7 @@ public:
 	static constexpr std::size_t kHistory = 32;
 	std::string_view name() const override { return "leap"; }
 	void observe(const Access &a) override;
+	void forget_context() override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override { return sizeof(*this); }
 
@@ -114,6 +117,7 @@ public:
 	MithrilPredictor &operator=(const MithrilPredictor &) = delete;
 	std::string_view name() const override { return "mithril"; }
 	void observe(const Access &a) override;
+	void forget_context() override;
 	void predict(std::size_t k, std::vector<Prediction> *out) override;
 	std::size_t model_bytes() const override;
 	void save_state(PayloadWriter *w) const override;

@@ -53,6 +53,11 @@ public:
 	// A shadow model is observed on every transition but asked for
 	// predictions only now and then: it may defer work to predict().
 	virtual void set_shadow(bool) {}
+	// The next access does not follow the last one observed (transitions
+	// in between were not shown): learn no transition across the gap.
+	// Models without such state (and the LSTM, which takes the gap as one
+	// more transition) ignore it.
+	virtual void forget_context() {}
 	// What the model learnt, to survive a restart (empty for models with
 	// nothing to keep, or kept elsewhere: the LSTM has its own file).
 	// load_state returns false on a payload it cannot use (the model is

@@ -122,8 +122,12 @@ void ModelSelector::set_active(std::size_t i)
 		// The sampled league starts over against the new active model.
 		c.spending.clear();
 		c.sbenefit = c.scusum = c.ssq = c.sy = 0;
-		bool sampled = c.model->costly() && k != active_;
+		bool sampled = (c.model->costly() || sample_all_) && k != active_;
 		if (sampled != c.sampled) {
+			// Out of the sampled league: it may not have seen the last
+			// transitions (busy runs).
+			if (!sampled)
+				c.model->forget_context();
 			c.sampled = sampled;
 			c.model->set_shadow(sampled);
 			c.pending.clear();
@@ -134,15 +138,51 @@ void ModelSelector::set_active(std::size_t i)
 	ssteps_ = 0;
 }
 
+void ModelSelector::set_sample_all(bool on)
+{
+	if (on == sample_all_)
+		return;
+	sample_all_ = on;
+	run_left_ = gap_left_ = 0;
+	set_active(active_);
+}
+
 bool ModelSelector::sample_step()
 {
 	if (cfg_.sample_every <= 1)
 		return true;
-	// xorshift64: an unbiased sample, independent of the stream's period.
+	// An unbiased sample, independent of the stream's period.
+	return next_random() % cfg_.sample_every == 0;
+}
+
+std::uint64_t ModelSelector::next_random()
+{
+	// xorshift64
 	rng_ ^= rng_ << 13;
 	rng_ ^= rng_ >> 7;
 	rng_ ^= rng_ << 17;
-	return rng_ % cfg_.sample_every == 0;
+	return rng_;
+}
+
+bool ModelSelector::busy_step(bool *sample)
+{
+	if (run_left_ == 0 && gap_left_ == 0) {
+		// A run starts: nothing before it is context.
+		for (auto &c : cands_)
+			if (c.sampled)
+				c.model->forget_context();
+		run_left_ = kBusyRun;
+		// Gaps average sample_every - kBusyRun: one run per sample_every.
+		std::size_t span = cfg_.sample_every > kBusyRun ? 2 * (cfg_.sample_every - kBusyRun) : 0;
+		gap_left_ = span ? next_random() % (span + 1) : 0;
+	}
+	if (run_left_ > 0) {
+		*sample = --run_left_ == 0;
+		return true;
+	}
+	--gap_left_;
+	*sample = false;
+	return false;
 }
 
 double ModelSelector::settle(std::vector<Pending> *pending, Extent e, double *used)
@@ -193,7 +233,15 @@ void ModelSelector::observe(const Access &a)
 {
 	++step_;
 	steps_ = steps_ * decay_ + 1;
-	const bool sample = any_sampled_ && sample_step();
+	// The shadows observe this transition (always, unless busy) and
+	// predict on it (the sample).
+	bool observe_shadows = true, sample = false;
+	if (any_sampled_) {
+		if (sample_all_)
+			observe_shadows = busy_step(&sample);
+		else
+			sample = sample_step();
+	}
 	bool any = false;
 	for (std::size_t k = 0; k < cands_.size(); ++k) {
 		Candidate &c = cands_[k];
@@ -204,7 +252,8 @@ void ModelSelector::observe(const Access &a)
 				c.issued *= decay_;
 			}
 			c.sy = c.spending.empty() ? 0 : settle(&c.spending, a.extent, &c.used);
-			c.model->observe(a);
+			if (observe_shadows)
+				c.model->observe(a);
 			if (sample) {
 				c.model->predict(cfg_.budget, &scratch_);
 				issue(&c.spending, &c.issued);
@@ -254,7 +303,14 @@ void ModelSelector::observe(const Access &a)
 		}
 	}
 	std::size_t before = active_;
-	decide();
+	// Without a new outcome every statistic only decays, which changes no
+	// test's answer: decide() has something to do only when an outcome
+	// came in or the pool's leader changed.
+	std::size_t lead = pool_ ? pool_->leader_ : SIZE_MAX;
+	if (any || lead != pool_leader_seen_) {
+		pool_leader_seen_ = lead;
+		decide();
+	}
 	if (active_ == before && any_sampled_)
 		decide_sampled(sample);
 }

@@ -43,6 +43,16 @@
 // models are scored on every transition, which keeps their reaction time;
 // the active model runs on every transition whatever it is.
 //
+// Under load (set_sample_all, which the planner sets while its pool's
+// transition rate is high) every candidate in shadow is scored on a sample,
+// cheap ones too, and they observe only part of the stream: runs of
+// kBusyRun consecutive transitions, one run per sample_every transitions on
+// average (random gaps between runs, and forget_context() at each run's
+// start so no model learns a transition across a gap); they predict, and
+// are scored, at each run's last transition. At a high rate this still
+// brings evidence every second; the cost per transition falls to about the
+// active model's alone.
+//
 // The volume's prediction_model setting may force one model instead.
 #pragma once
 
@@ -126,6 +136,11 @@ public:
 	// Shares shadow evidence with the pool's other volumes; until its own
 	// evidence decides, the volume runs the pool's leader.
 	void set_pool(std::shared_ptr<SelectorPool> pool);
+	// Scores every candidate in shadow on the sample (true) or only the
+	// costly ones (false, the default). A change restarts the sampled
+	// league's evidence and that of the candidates that change league.
+	void set_sample_all(bool on);
+	bool sample_all() const { return sample_all_; }
 	// The choice, whether it is the volume's own, the scores and each
 	// candidate's own state (save_state of each).
 	void save_state(PayloadWriter *w) const override;
@@ -152,6 +167,10 @@ private:
 	void decide_sampled(bool sample);
 	void set_active(std::size_t i);
 	bool sample_step();
+	bool busy_step(bool *sample);
+	std::uint64_t next_random();
+	static constexpr std::size_t kBusyRun = 16;
+	std::size_t run_left_ = 0, gap_left_ = 0;
 	double settle(std::vector<Pending> *pending, Extent e, double *used);
 	void issue(std::vector<Pending> *pending, double *issued);
 
@@ -162,6 +181,8 @@ private:
 	std::size_t active_ = 0;
 	std::size_t switches_ = 0;
 	bool own_choice_ = false; // the volume's own evidence has decided
+	std::size_t pool_leader_seen_ = SIZE_MAX; // the pool's leader at the last decide()
+	bool sample_all_ = false;
 	std::uint64_t step_ = 0;
 	std::vector<Prediction> scratch_;
 	std::function<bool(Extent)> resident_;

@@ -286,6 +286,17 @@ TEST(Selector, ResidentPredictionsAreNotScored)
 	EXPECT_EQ(aware->active(), "none");
 }
 
+// A selector over `model` and the cheap baselines, starting on none.
+std::unique_ptr<ModelSelector> with_baselines(std::unique_ptr<Predictor> model, SelectorConfig cfg)
+{
+	cfg.initial = "none";
+	std::vector<std::unique_ptr<Predictor>> c;
+	c.push_back(std::move(model));
+	for (const char *n : {"markov", "stride", "none"})
+		c.push_back(std::move(*make_predictor(n)));
+	return std::make_unique<ModelSelector>(std::move(c), cfg);
+}
+
 // A Coin that is costly: counts the predictions it is asked for.
 class CostlyCoin final : public Predictor {
 public:
@@ -312,20 +323,12 @@ TEST(Selector, CostlyModelsAreScoredOnASampleInShadowAndStillWin)
 	// Random extents: only the costly (perfect) model predicts them.
 	std::vector<Extent> v = random_extents(20000, 1 << 30);
 	SelectorConfig cfg;
-	cfg.initial = "none";
-	std::vector<std::unique_ptr<Predictor>> c;
 	auto costly = std::make_unique<CostlyCoin>(&v);
 	CostlyCoin *m = costly.get();
-	c.push_back(std::move(costly));
-	for (const char *n : {"markov", "stride", "none"})
-		c.push_back(std::move(*make_predictor(n)));
-	ModelSelector s(std::move(c), cfg);
+	auto sp = with_baselines(std::move(costly), cfg);
+	ModelSelector &s = *sp;
 	EXPECT_TRUE(m->shadow);
-	std::size_t n = 0;
-	while (n < v.size() && s.active() != "costly") {
-		s.observe({n, v[n], Op::read, 4096});
-		++n;
-	}
+	std::size_t n = transitions_until(s, v, "costly");
 	EXPECT_EQ(s.active(), "costly");
 	EXPECT_FALSE(m->shadow);
 	// In shadow it was asked about 1 in sample_every transitions.
@@ -338,6 +341,92 @@ TEST(Selector, CostlyModelsAreScoredOnASampleInShadowAndStillWin)
 		s.observe({i, v[i], Op::read, 4096});
 	EXPECT_GE(m->predicts - before, 100u);
 	EXPECT_EQ(s.active(), "costly");
+}
+
+// A cheap perfect model that counts what it is shown and asked: it knows
+// the stream (the access time is the position in it) and predicts the next
+// extent, right only if it saw the access before (its context).
+class CountingCoin final : public Predictor {
+public:
+	CountingCoin(const std::vector<Extent> *future) : future_(future) {}
+	std::string_view name() const override { return "counted"; }
+	void observe(const Access &a) override
+	{
+		++observes;
+		pos_ = a.time_ns + 1;
+		have_ = true;
+	}
+	void forget_context() override
+	{
+		++forgets;
+		have_ = false;
+	}
+	void predict(std::size_t, std::vector<Prediction> *out) override
+	{
+		++predicts;
+		out->clear();
+		if (have_ && pos_ < future_->size())
+			out->push_back({(*future_)[pos_], 0.9, 0});
+	}
+	std::size_t model_bytes() const override { return 0; }
+	std::size_t observes = 0, predicts = 0, forgets = 0;
+
+private:
+	const std::vector<Extent> *future_;
+	std::size_t pos_ = 0;
+	bool have_ = false;
+};
+
+TEST(Selector, UnderLoadCheapModelsAreScoredOnASampleTooAndStillWin)
+{
+	std::vector<Extent> v = random_extents(20000, 1 << 30);
+	SelectorConfig cfg;
+	auto counted = std::make_unique<CountingCoin>(&v);
+	CountingCoin *m = counted.get();
+	auto sp = with_baselines(std::move(counted), cfg);
+	ModelSelector &s = *sp;
+	s.set_sample_all(true);
+	EXPECT_TRUE(s.sample_all());
+	std::size_t n = transitions_until(s, v, "counted");
+	EXPECT_EQ(s.active(), "counted");
+	// In shadow it saw runs of the stream, about 1 in 8 transitions
+	// (16 of every 128), forgetting its context before each, and predicted
+	// at each run's end.
+	EXPECT_GE(m->observes, n / 16) << n;
+	EXPECT_LE(m->observes, n / 4 + 16) << n;
+	EXPECT_GE(m->forgets, m->predicts);
+	EXPECT_LE(m->predicts, 3 * n / cfg.sample_every + 2) << n;
+	EXPECT_GE(m->predicts, 4u);
+	EXPECT_LE(n, 40 * cfg.sample_every) << "took " << n;
+
+	// Without load, a cheap model in shadow predicts on every transition.
+	std::vector<Extent> w = random_extents(400, 1 << 30);
+	std::vector<std::unique_ptr<Predictor>> c2;
+	auto counted2 = std::make_unique<CountingCoin>(&w);
+	CountingCoin *m2 = counted2.get();
+	c2.push_back(std::move(counted2));
+	c2.push_back(std::move(*make_predictor("none")));
+	SelectorConfig cfg2;
+	cfg2.initial = "none";
+	cfg2.min_lead = 1e9; // never leaves "none": counted stays in shadow
+	cfg2.threshold = 1e9;
+	ModelSelector s2(std::move(c2), cfg2);
+	EXPECT_FALSE(s2.sample_all());
+	for (std::size_t i = 0; i < 200; ++i)
+		s2.observe({i, w[i], Op::read, 4096});
+	EXPECT_EQ(s2.active(), "none");
+	EXPECT_EQ(m2->predicts, 200u);
+	// Load comes: sampled from now on; load goes: every transition again.
+	s2.set_sample_all(true);
+	for (std::size_t i = 200; i < 300; ++i)
+		s2.observe({i, w[i], Op::read, 4096});
+	EXPECT_LT(m2->predicts, 200u + 20u);
+	s2.set_sample_all(false);
+	std::size_t before = m2->predicts;
+	for (std::size_t i = 300; i < 400; ++i)
+		s2.observe({i, w[i], Op::read, 4096});
+	EXPECT_EQ(m2->predicts - before, 100u);
+	EXPECT_EQ(s2.active(), "none");
 }
 
 TEST(ModelSetting, ParsesNamesAutoAndPaths)

@@ -10,9 +10,63 @@ constexpr std::size_t kBatch = 64; // transitions trained per lock hold
 constexpr std::size_t kHandoff = 32; // transitions handed to the trainer per lock
 }
 
+void TrainingBudget::set_share(double share)
+{
+	std::lock_guard<std::mutex> lock(mu_);
+	share_ = share;
+	cv_.notify_all();
+}
+
+double TrainingBudget::share() const
+{
+	std::lock_guard<std::mutex> lock(mu_);
+	return share_;
+}
+
+bool TrainingBudget::acquire(const std::atomic<bool> &stop)
+{
+	std::unique_lock<std::mutex> lock(mu_);
+	for (;;) {
+		if (stop.load())
+			return false;
+		if (share_ >= 1)
+			return true; // no limit: trainers run side by side
+		if (!busy_) {
+			auto now = std::chrono::steady_clock::now();
+			if (now >= next_) {
+				busy_ = true;
+				return true;
+			}
+			cv_.wait_until(lock, next_);
+		} else {
+			cv_.wait(lock);
+		}
+	}
+}
+
+void TrainingBudget::release(double spent_s)
+{
+	std::lock_guard<std::mutex> lock(mu_);
+	if (share_ >= 1)
+		return;
+	busy_ = false;
+	if (share_ > 0) {
+		auto rest = std::chrono::duration<double>(spent_s * (1 - share_) / share_);
+		next_ = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(rest);
+	}
+	cv_.notify_all();
+}
+
+void TrainingBudget::wake()
+{
+	std::lock_guard<std::mutex> lock(mu_);
+	cv_.notify_all();
+}
+
 BackgroundLstm::BackgroundLstm(LstmConfig lstm, TrainerConfig cfg)
 	: cfg_(cfg), infer_(lstm), train_(std::make_unique<LstmPredictor>(lstm)),
-	  published_(std::make_unique<LstmPredictor>(lstm))
+	  published_(std::make_unique<LstmPredictor>(lstm)),
+	  budget_(cfg.budget ? cfg.budget : std::make_shared<TrainingBudget>(cfg.cpu_budget > 0 ? cfg.cpu_budget : 1))
 {
 	infer_.set_training(false);
 	thread_ = std::thread([this] { run(); });
@@ -32,7 +86,9 @@ BackgroundLstm::~BackgroundLstm()
 		std::lock_guard<std::mutex> lock(mu_);
 		stop_ = true;
 	}
+	stopping_ = true;
 	work_.notify_all();
+	budget_->wake();
 	thread_.join();
 }
 
@@ -94,10 +150,12 @@ void BackgroundLstm::run()
 		}
 		busy_ = true;
 		lock.unlock();
+		if (!budget_->acquire(stopping_))
+			return;
 		auto t0 = clock::now();
 		for (const auto &a : batch)
 			train_->observe(a);
-		double spent = std::chrono::duration<double>(clock::now() - t0).count();
+		budget_->release(std::chrono::duration<double>(clock::now() - t0).count());
 		trained_ += batch.size();
 		since_publish += batch.size();
 		lock.lock();
@@ -107,13 +165,6 @@ void BackgroundLstm::run()
 		}
 		busy_ = false;
 		idle_.notify_all();
-		// Hold the CPU budget: rest in proportion to the work done.
-		if (cfg_.cpu_budget > 0 && cfg_.cpu_budget < 1) {
-			auto rest = std::chrono::duration<double>(spent * (1 - cfg_.cpu_budget) / cfg_.cpu_budget);
-			work_.wait_for(lock, rest, [&] { return stop_; });
-			if (stop_)
-				return;
-		}
 	}
 }
 

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <deque>
 #include <memory>
@@ -19,8 +20,37 @@
 
 namespace dmtier::predictor {
 
+// One CPU budget for several trainers: between them they train at most
+// `share` of one core. A trainer takes the budget for one batch at a time
+// (one batch trains at once) and after a batch that took t seconds the next
+// may start only t * (1 - share) / share seconds later, whichever trainer's
+// it is: the share holds however many volumes learn.
+class TrainingBudget {
+public:
+	explicit TrainingBudget(double share) : share_(share) {}
+	TrainingBudget(const TrainingBudget &) = delete;
+	TrainingBudget &operator=(const TrainingBudget &) = delete;
+
+	void set_share(double share);
+	double share() const;
+	// Waits for the budget; false (without it) once *stop is true, which
+	// the stopping trainer signals with wake().
+	[[nodiscard]] bool acquire(const std::atomic<bool> &stop);
+	// Gives it back after a batch that took `spent_s` seconds.
+	void release(double spent_s);
+	void wake();
+
+private:
+	mutable std::mutex mu_;
+	std::condition_variable cv_;
+	double share_;
+	bool busy_ = false;
+	std::chrono::steady_clock::time_point next_{};
+};
+
 struct TrainerConfig {
-	double cpu_budget = 0.25;          // fraction of one core the trainer may use
+	double cpu_budget = 0.25;          // fraction of one core the trainer may use ...
+	std::shared_ptr<TrainingBudget> budget; // ... or this budget, shared with other trainers
 	std::size_t queue_capacity = 4096; // transitions waiting for training
 	std::size_t publish_every = 256;   // trained transitions between weight updates
 };
@@ -61,6 +91,8 @@ private:
 	std::deque<Access> queue_;
 	std::vector<Access> handoff_; // caller's thread: queued in batches
 	bool stop_ = false, busy_ = false, fresh_ = false;
+	std::atomic<bool> stopping_{false};
+	std::shared_ptr<TrainingBudget> budget_;
 	std::atomic<std::uint64_t> trained_{0}, dropped_{0};
 	std::thread thread_;
 };

@@ -1,7 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "predictor/trainer.h"
 
+#include <atomic>
+#include <chrono>
 #include <cstdio>
+#include <thread>
 #include <gtest/gtest.h>
 
 #include "predictor/test_streams.h"
@@ -55,6 +58,57 @@ TEST(BackgroundLstm, BudgetedTrainerStillCatchesUpAndSaves)
 	resumed.predict(1, &out);
 	ASSERT_EQ(out.size(), 1u); // the warm vocabulary is there at once
 	std::remove(path.c_str());
+}
+
+TEST(TrainingBudget, OneBatchAtATimeAndAStopWakesAWaiter)
+{
+	TrainingBudget b(0.5);
+	std::atomic<bool> stop{false}, got{false};
+	ASSERT_TRUE(b.acquire(stop));
+	std::thread other([&] {
+		if (b.acquire(stop))
+			got = true;
+	});
+	// While the first batch holds it, the other trainer waits (a wrong
+	// answer here shows at once; a right one does not depend on timing).
+	std::this_thread::sleep_for(std::chrono::milliseconds(50));
+	EXPECT_FALSE(got.load());
+	b.release(0.0);
+	other.join();
+	EXPECT_TRUE(got.load());
+	b.release(0.0);
+
+	// A trainer waiting behind a long rest leaves as soon as it is stopped.
+	ASSERT_TRUE(b.acquire(stop));
+	b.release(3600.0); // the next batch is an hour away
+	std::atomic<bool> refused{false};
+	std::thread waiter([&] { refused = !b.acquire(stop); });
+	stop = true;
+	b.wake();
+	waiter.join();
+	EXPECT_TRUE(refused.load());
+}
+
+TEST(BackgroundLstm, TrainersSharingABudgetBothLearnEverything)
+{
+	TrainerConfig cfg;
+	cfg.budget = std::make_shared<TrainingBudget>(0.5);
+	cfg.publish_every = 64;
+	BackgroundLstm a(LstmConfig{}, cfg), b(LstmConfig{}, cfg);
+	auto s = stream_of(periodic(kCycle, 1200));
+	for (std::size_t i = 0; i < s.size(); ++i) {
+		a.observe(s[i]);
+		b.observe(s[i]);
+		if (i % 500 == 499) {
+			a.flush();
+			b.flush();
+		}
+	}
+	a.flush();
+	b.flush();
+	EXPECT_EQ(a.trained(), s.size());
+	EXPECT_EQ(b.trained(), s.size());
+	EXPECT_EQ(a.dropped() + b.dropped(), 0u);
 }
 
 } // namespace

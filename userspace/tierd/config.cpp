@@ -37,7 +37,8 @@ bool parse_planner(Ctx &c, const toml::table &t, planner::PlannerConfig &p)
 			  {"budget_per_round", "promote_heat", "demote_heat", "swap_ratio", "swap_margin", "residency_rounds",
 			   "promote_reports", "swap_sustained_rounds", "fill_target", "half_life_ms", "predicted_weight", "prefetch_depth", "prefetch_depth_max",
 			   "prefetch_threshold", "hit_ratio_high", "hit_ratio_low", "prefetch_ttl_ms", "hint_extents",
-			   "retier_deviation", "phase_tracking", "model", "lstm_background", "lstm_cpu_budget"}) &&
+			   "retier_deviation", "phase_tracking", "model", "lstm_background", "lstm_cpu_budget",
+			   "busy_rate"}) &&
 	       get_num(c, t, s, "budget_per_round", &p.budget_per_round, 0, 100000) &&
 	       get_num(c, t, s, "promote_heat", &p.promote_heat, 0, 1e6) &&
 	       get_num(c, t, s, "demote_heat", &p.demote_heat, 0, 1e6) &&
@@ -60,7 +61,8 @@ bool parse_planner(Ctx &c, const toml::table &t, planner::PlannerConfig &p)
 	       get_bool(c, t, s, "phase_tracking", &p.phase_tracking) &&
 	       get_str(c, t, s, "model", &p.model_override) &&
 	       get_bool(c, t, s, "lstm_background", &p.lstm_background) &&
-	       get_num(c, t, s, "lstm_cpu_budget", &p.lstm_cpu_budget, 0.001, 1);
+	       get_num(c, t, s, "lstm_cpu_budget", &p.lstm_cpu_budget, 0.001, 1) &&
+	       get_num(c, t, s, "busy_rate", &p.busy_rate, 0, 1e9);
 }
 
 bool parse_tier(Ctx &c, const toml::table &t, std::size_t i, planner::TierCost &tc)

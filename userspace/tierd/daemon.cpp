@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 #include "tierd/daemon.h"
 
+#include "predictor/trainer.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <sys/resource.h>
@@ -82,6 +84,9 @@ bool gone(int code) { return code == ENOENT || code == ENODEV || code == ENXIO; 
 Daemon::Daemon(Config cfg, std::string config_path, bool config_required)
 	: cfg_(std::move(cfg)), config_path_(std::move(config_path)), config_required_(config_required)
 {
+	// One LSTM training budget for every volume of every pool.
+	lstm_budget_ = std::make_shared<predictor::TrainingBudget>(cfg_.planner.lstm_cpu_budget);
+	cfg_.planner.lstm_budget = lstm_budget_;
 	start_ms_ = now_ms();
 }
 
@@ -359,6 +364,8 @@ Status Daemon::reload()
 	// Paths and sockets stay as started; tiers and planner settings apply.
 	cfg_.tiers = c->tiers;
 	cfg_.planner = c->planner;
+	lstm_budget_->set_share(cfg_.planner.lstm_cpu_budget);
+	cfg_.planner.lstm_budget = lstm_budget_;
 	cfg_.round_ms = c->round_ms;
 	cfg_.save_interval_s = c->save_interval_s;
 	cfg_.rediscover_s = c->rediscover_s;
@@ -825,6 +832,12 @@ std::string Daemon::metrics()
 		o << "tierd_transitions_total" << l << pl.transitions << "\n";
 		o << "tierd_transitions_dropped_total" << l << pl.drops << "\n";
 	}
+	head("tierd_transition_rate", "gauge", "access transitions per second (last second of report time)");
+	for (auto &[n, p] : pools_)
+		o << "tierd_transition_rate{pool=\"" << prom_escape(n) << "\"} " << p.planner->transition_rate() << "\n";
+	head("tierd_pool_busy", "gauge", "1 while auto volumes score their shadow models on a sample (high rate)");
+	for (auto &[n, p] : pools_)
+		o << "tierd_pool_busy{pool=\"" << prom_escape(n) << "\"} " << p.planner->busy() << "\n";
 	head("tierd_volume_iops", "gauge", "volume I/O per second (last profile interval)");
 	head("tierd_prefetch_hits_total", "counter", "prefetched extents used in time");
 	head("tierd_prefetch_misses_total", "counter", "prefetched extents not used in time");

@@ -105,6 +105,7 @@ private:
 
 	std::mutex mu_;
 	Config cfg_;
+	std::shared_ptr<predictor::TrainingBudget> lstm_budget_; // all LSTM training, every pool
 	std::string config_path_;
 	bool config_required_;
 	std::optional<nl::Client> client_;
