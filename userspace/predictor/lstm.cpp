@@ -139,8 +139,12 @@ void LstmPredictor::catch_up(LstmNet::Step *dst)
 	// The state from the last inputs (the newest included), from zero.
 	state_ = net_.zero_state();
 	std::size_t n = std::min(recent_n_, kShadowWarmup);
-	for (std::size_t i = recent_n_ - n; i < recent_n_; ++i)
-		net_.forward(recent_[i % kShadowWarmup], &state_, dst);
+	for (std::size_t i = recent_n_ - n; i < recent_n_; ++i) {
+		if (i + 1 < recent_n_)
+			net_.advance(recent_[i % kShadowWarmup], &state_); // no output needed
+		else
+			net_.forward(recent_[i % kShadowWarmup], &state_, dst);
+	}
 	stale_ = false;
 }
 

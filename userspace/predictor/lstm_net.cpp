@@ -107,6 +107,26 @@ void BasicLstmNet<S>::forward(const StepInput &in, State *s, Step *st) const
 }
 
 template <typename S>
+void BasicLstmNet<S>::advance(const StepInput &in, State *s) const
+{
+	const int H = shape_.hidden;
+	Vec &z = z_;
+	z.noalias() = wh() * s->h;
+	z += b();
+	int col = 0;
+	for (int k = 0; k < 4; ++k) {
+		z += wx().col(col + in[k]);
+		col += shape_.features[k];
+	}
+	auto i = S(1) / (S(1) + (-z.segment(0, H).array()).exp());
+	auto f = S(1) / (S(1) + (-z.segment(H, H).array()).exp());
+	auto g = z.segment(2 * H, H).array().tanh();
+	auto o = S(1) / (S(1) + (-z.segment(3 * H, H).array()).exp());
+	s->c = (f * s->c.array() + i * g).matrix();
+	s->h = (o * s->c.array().tanh()).matrix();
+}
+
+template <typename S>
 double BasicLstmNet<S>::backward(std::span<const Step> steps, std::span<const int> targets, Vec *grad) const
 {
 	const int H = shape_.hidden;

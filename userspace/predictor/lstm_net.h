@@ -55,6 +55,9 @@ public:
 	State zero_state() const;
 	// One forward step from *s; updates *s and fills *step.
 	void forward(const StepInput &in, State *s, Step *step) const;
+	// The same step's state only: no output layer, nothing kept (warming
+	// a state up over past inputs).
+	void advance(const StepInput &in, State *s) const;
 	// Cross-entropy loss of steps[t].p against targets[t] (mean over steps),
 	// accumulating its gradient into grad (size parameters()).
 	double backward(std::span<const Step> steps, std::span<const int> targets, Vec *grad) const;

@@ -65,6 +65,21 @@ TEST(LstmNet, AdamReducesLossOnFixedSequence)
 	EXPECT_LT(after, 0.1 * before);
 }
 
+TEST(LstmNet, AdvanceReachesForwardsState)
+{
+	LstmNet net(small_shape(), 11);
+	auto a = net.zero_state(), b = net.zero_state();
+	LstmNet::Step st;
+	const StepInput in[] = {{2, 1, 0, 1}, {5, 0, 1, 0}, {0, 2, 1, 1}, {3, 1, 0, 0}};
+	for (const auto &x : in) {
+		net.forward(x, &a, &st);
+		net.advance(x, &b);
+		EXPECT_LT((a.h - b.h).cwiseAbs().maxCoeff(), 1e-6);
+		EXPECT_LT((a.c - b.c).cwiseAbs().maxCoeff(), 1e-6);
+	}
+	EXPECT_GT(a.h.cwiseAbs().maxCoeff(), 0.0); // not trivially equal
+}
+
 TEST(LstmNet, OutputIsADistribution)
 {
 	LstmNet net(small_shape(), 9);

@@ -155,7 +155,6 @@ void BackgroundLstm::run()
 		auto t0 = clock::now();
 		for (const auto &a : batch)
 			train_->observe(a);
-		budget_->release(std::chrono::duration<double>(clock::now() - t0).count());
 		trained_ += batch.size();
 		since_publish += batch.size();
 		lock.lock();
@@ -163,6 +162,8 @@ void BackgroundLstm::run()
 			publish_locked();
 			since_publish = 0;
 		}
+		// The weights' copy is training work too.
+		budget_->release(std::chrono::duration<double>(clock::now() - t0).count());
 		busy_ = false;
 		idle_.notify_all();
 	}
