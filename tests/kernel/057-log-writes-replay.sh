@@ -33,10 +33,11 @@
 # takes) seconds), LOGW_SEED; LOGW_META_POINTS (FLUSH/FUA entries of the
 # metadata log checked alone, default 8; 0: all).  The long run
 # (docs/reliability.md) is
-#   tools/lab vm --mem 6G --timeout 7200 -- env LAB_TEST_TIMEOUT=7000 \
+#   tools/lab vm --cpus 1 --mem 14G --timeout 9000 -- env LAB_TEST_TIMEOUT=8800 LOGW_LOGMIB=2560 \
 #       LOGW_MARKS=30 LOGW_INTERVAL=10 LOGW_META_POINTS=300 tests/kernel/run 057-log-writes-replay
 # with LOGW_LOGMIB (MiB per log device, default 1024; memory-backed,
-# only what is written takes memory).
+# only what is written takes memory: that run fills about 2 GB of each
+# tier's log).
 . "$LAB_PROJECT/tests/lib/lab.sh"
 
 MARKS=${LOGW_MARKS:-4}
