@@ -444,7 +444,7 @@ void PoolPlanner::build_predictor(VolumeState &v)
 				c.push_back(std::move(*predictor::make_predictor(n)));
 		}
 		auto sel = std::make_unique<predictor::ModelSelector>(std::move(c));
-		sel->set_sample_all(busy_);
+		sel->set_sample_all(busy_, pred_stride_);
 		// A pool's volumes pool their shadow evidence: a short-lived
 		// volume runs the pool's learnt choice until its own evidence
 		// decides.
@@ -594,13 +594,14 @@ void PoolPlanner::note_rate(const nl::TransitionsReport &r)
 	rate_n_ = 0;
 	double full = cfg_.busy_rate;
 	bool on = full > 0 && (busy_ ? rate_ >= full / 2 : rate_ > full);
-	pred_stride_ = on ? std::uint32_t(std::clamp(std::ceil(rate_ / full), 1.0, 16.0)) : 1;
-	if (on == busy_)
+	std::uint32_t stride = on ? std::uint32_t(std::clamp(std::ceil(rate_ / full), 1.0, 16.0)) : 1;
+	if (on == busy_ && stride == pred_stride_)
 		return;
 	busy_ = on;
+	pred_stride_ = stride;
 	for (auto &[id, v] : vols_)
 		if (auto *s = dynamic_cast<predictor::ModelSelector *>(v.predictor.get()))
-			s->set_sample_all(on);
+			s->set_sample_all(on, stride);
 }
 
 void PoolPlanner::on_migrations(const nl::MigrationDoneReport &r)

@@ -116,9 +116,12 @@ struct PlannerConfig {
 	// Above this many transitions/s in the pool (measured over a second of
 	// the reports' time) the pool is busy and the planner works on samples:
 	// `auto` volumes score their shadow candidates on a sample
-	// (ModelSelector::set_sample_all), and the volumes' predictions are
-	// acted on for 1 in ceil(rate / busy_rate) transitions (at most 16),
-	// their probabilities counted that many times in the predicted mass.
+	// (ModelSelector::set_sample_all: one run of shadow scoring per 128
+	// transitions times the stride), and the volumes' predictions are
+	// acted on for 1 in ceil(rate / busy_rate) transitions (the stride, at
+	// most 16), their probabilities counted that many times in the
+	// predicted mass. So the planner's cost per second stops growing with
+	// the rate.
 	// Below half of it, every transition again. 0: never busy.
 	double busy_rate = 5000;
 	std::shared_ptr<predictor::TrainingBudget> lstm_budget;

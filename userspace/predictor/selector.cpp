@@ -138,8 +138,9 @@ void ModelSelector::set_active(std::size_t i)
 	ssteps_ = 0;
 }
 
-void ModelSelector::set_sample_all(bool on)
+void ModelSelector::set_sample_all(bool on, std::size_t stretch)
 {
+	stretch_ = std::max<std::size_t>(1, stretch);
 	if (on == sample_all_)
 		return;
 	sample_all_ = on;
@@ -172,8 +173,9 @@ bool ModelSelector::busy_step(bool *sample)
 			if (c.sampled)
 				c.model->forget_context();
 		run_left_ = kBusyRun;
-		// Gaps average sample_every - kBusyRun: one run per sample_every.
-		std::size_t span = cfg_.sample_every > kBusyRun ? 2 * (cfg_.sample_every - kBusyRun) : 0;
+		// Gaps average period - kBusyRun: one run per period.
+		std::size_t period = cfg_.sample_every * stretch_;
+		std::size_t span = period > kBusyRun ? 2 * (period - kBusyRun) : 0;
 		gap_left_ = span ? next_random() % (span + 1) : 0;
 	}
 	if (run_left_ > 0) {

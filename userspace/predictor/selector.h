@@ -46,8 +46,8 @@
 // Under load (set_sample_all, which the planner sets while its pool's
 // transition rate is high) every candidate in shadow is scored on a sample,
 // cheap ones too, and they observe only part of the stream: runs of
-// kBusyRun consecutive transitions, one run per sample_every transitions on
-// average (random gaps between runs, and forget_context() at each run's
+// kBusyRun consecutive transitions, one run per sample_every (times the
+// stretch the planner gives) transitions on average (random gaps between runs, and forget_context() at each run's
 // start so no model learns a transition across a gap); they predict, and
 // are scored, at each run's last transition. At a high rate this still
 // brings evidence every second; the cost per transition falls to about the
@@ -139,7 +139,10 @@ public:
 	// Scores every candidate in shadow on the sample (true) or only the
 	// costly ones (false, the default). A change restarts the sampled
 	// league's evidence and that of the candidates that change league.
-	void set_sample_all(bool on);
+	// stretch: under load, one run per sample_every * stretch transitions
+	// (the planner passes how many times its busy rate the pool runs at, so
+	// the shadows' cost per second stays the same as the rate grows).
+	void set_sample_all(bool on, std::size_t stretch = 1);
 	bool sample_all() const { return sample_all_; }
 	// The choice, whether it is the volume's own, the scores and each
 	// candidate's own state (save_state of each).
@@ -170,7 +173,7 @@ private:
 	bool busy_step(bool *sample);
 	std::uint64_t next_random();
 	static constexpr std::size_t kBusyRun = 16;
-	std::size_t run_left_ = 0, gap_left_ = 0;
+	std::size_t run_left_ = 0, gap_left_ = 0, stretch_ = 1;
 	double settle(std::vector<Pending> *pending, Extent e, double *used);
 	void issue(std::vector<Pending> *pending, double *issued);
 

@@ -427,6 +427,21 @@ TEST(Selector, UnderLoadCheapModelsAreScoredOnASampleTooAndStillWin)
 		s2.observe({i, w[i], Op::read, 4096});
 	EXPECT_EQ(m2->predicts - before, 100u);
 	EXPECT_EQ(s2.active(), "none");
+
+	// Stretched (a pool at 8 times its busy rate): a run per 1,024.
+	std::vector<Extent> x = random_extents(20480, 1 << 30);
+	std::vector<std::unique_ptr<Predictor>> c3;
+	auto counted3 = std::make_unique<CountingCoin>(&x);
+	CountingCoin *m3 = counted3.get();
+	c3.push_back(std::move(counted3));
+	c3.push_back(std::move(*make_predictor("none")));
+	ModelSelector s3(std::move(c3), cfg2);
+	s3.set_sample_all(true, 8);
+	for (std::size_t i = 0; i < x.size(); ++i)
+		s3.observe({i, x[i], Op::read, 4096});
+	EXPECT_GE(m3->predicts, 8u);  // about 20 runs
+	EXPECT_LE(m3->predicts, 40u);
+	EXPECT_LE(m3->observes, 16 * m3->predicts + 16);
 }
 
 TEST(ModelSetting, ParsesNamesAutoAndPaths)

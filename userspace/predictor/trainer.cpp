@@ -27,8 +27,10 @@ bool TrainingBudget::acquire(const std::atomic<bool> &stop)
 {
 	std::unique_lock<std::mutex> lock(mu_);
 	for (;;) {
-		if (stop.load())
+		if (stop.load()) {
+			cv_.notify_one(); // a release may have woken this one: pass it on
 			return false;
+		}
 		if (share_ >= 1)
 			return true; // no limit: trainers run side by side
 		if (!busy_) {
@@ -54,7 +56,10 @@ void TrainingBudget::release(double spent_s)
 		auto rest = std::chrono::duration<double>(spent_s * (1 - share_) / share_);
 		next_ = std::chrono::steady_clock::now() + std::chrono::duration_cast<std::chrono::steady_clock::duration>(rest);
 	}
-	cv_.notify_all();
+	// One waiter is enough (it waits out the rest, then trains): waking
+	// every volume's trainer for each batch cost more than a tenth of the
+	// budget again in wake-ups.
+	cv_.notify_one();
 }
 
 void TrainingBudget::wake()
