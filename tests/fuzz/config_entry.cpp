@@ -28,7 +28,7 @@ int config(const std::uint8_t *data, std::size_t size)
 			fail("config", "accepted demote_heat >= promote_heat");
 		for (double v : std::initializer_list<double>{p.promote_heat, p.demote_heat, p.swap_ratio, p.swap_margin, p.fill_target,
 				 p.half_life_ms, p.predicted_weight, p.prefetch_threshold, p.hit_ratio_high,
-				 p.hit_ratio_low, p.retier_deviation, p.lstm_cpu_budget})
+				 p.hit_ratio_low, p.retier_deviation, p.lstm_cpu_budget, p.busy_rate})
 			if (!std::isfinite(v))
 				fail("config", "accepted a number that is not finite");
 		for (const auto &t : c->tiers)

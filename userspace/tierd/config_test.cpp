@@ -81,6 +81,20 @@ TEST(Config, ErrorsNameTheProblem)
 	EXPECT_NE(err("bogus = 1\n").find("unknown key 'bogus'"), std::string::npos);
 }
 
+TEST(Config, LoadSettings)
+{
+	auto d = parse_config("", "t.conf");
+	ASSERT_TRUE(d.ok()) << d.error();
+	EXPECT_EQ(d->planner.busy_rate, 5000);
+	EXPECT_EQ(d->planner.lstm_cpu_budget, 0.01);
+	auto c = parse_config("[planner]\nbusy_rate = 0\nlstm_cpu_budget = 0.02\n", "t.conf");
+	ASSERT_TRUE(c.ok()) << c.error();
+	EXPECT_EQ(c->planner.busy_rate, 0);
+	EXPECT_EQ(c->planner.lstm_cpu_budget, 0.02);
+	EXPECT_NE(err("[planner]\nbusy_rate = -1\n").find("busy_rate = -1 is out of range"), std::string::npos);
+	EXPECT_NE(err("[planner]\nlstm_cpu_budget = 0\n").find("out of range"), std::string::npos);
+}
+
 TEST(Config, MissingFile)
 {
 	EXPECT_TRUE(load_config("/nonexistent/tierd.conf", false).ok());
