@@ -75,20 +75,27 @@ typename BasicLstmNet<S>::State BasicLstmNet<S>::zero_state() const
 }
 
 template <typename S>
-void BasicLstmNet<S>::forward(const StepInput &in, State *s, Step *st) const
+void BasicLstmNet<S>::preactivate(const StepInput &in, const Vec &h) const
 {
-	const int H = shape_.hidden;
-	st->in = in;
-	st->h_prev = s->h;
-	st->c_prev = s->c;
 	Vec &z = z_;
-	z.noalias() = wh() * s->h;
+	z.noalias() = wh() * h;
 	z += b();
 	int col = 0;
 	for (int k = 0; k < 4; ++k) {
 		z += wx().col(col + in[k]);
 		col += shape_.features[k];
 	}
+}
+
+template <typename S>
+void BasicLstmNet<S>::forward(const StepInput &in, State *s, Step *st) const
+{
+	const int H = shape_.hidden;
+	st->in = in;
+	st->h_prev = s->h;
+	st->c_prev = s->c;
+	preactivate(in, s->h);
+	const Vec &z = z_;
 	st->i = (S(1) / (S(1) + (-z.segment(0, H).array()).exp())).matrix();
 	st->f = (S(1) / (S(1) + (-z.segment(H, H).array()).exp())).matrix();
 	st->g = z.segment(2 * H, H).array().tanh().matrix();
@@ -110,14 +117,8 @@ template <typename S>
 void BasicLstmNet<S>::advance(const StepInput &in, State *s) const
 {
 	const int H = shape_.hidden;
-	Vec &z = z_;
-	z.noalias() = wh() * s->h;
-	z += b();
-	int col = 0;
-	for (int k = 0; k < 4; ++k) {
-		z += wx().col(col + in[k]);
-		col += shape_.features[k];
-	}
+	preactivate(in, s->h);
+	const Vec &z = z_;
 	auto i = S(1) / (S(1) + (-z.segment(0, H).array()).exp());
 	auto f = S(1) / (S(1) + (-z.segment(H, H).array()).exp());
 	auto g = z.segment(2 * H, H).array().tanh();

@@ -87,6 +87,8 @@ private:
 	std::size_t off_wh_, off_b_, off_wy_, off_by_;
 	Vec theta_, m_, v_;
 	mutable Vec z_, y_; // forward scratch (an LstmNet is used by one thread)
+	// z_ = the four gates' pre-activations of input `in` from state h.
+	void preactivate(const StepInput &in, const Vec &h) const;
 	std::uint64_t t_ = 0;
 	std::uint64_t rng_;
 };

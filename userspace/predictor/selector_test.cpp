@@ -377,6 +377,28 @@ private:
 	bool have_ = false;
 };
 
+// A CountingCoin in shadow behind "none", which it never displaces.
+std::unique_ptr<ModelSelector> behind_none(const std::vector<Extent> *v, CountingCoin **m)
+{
+	SelectorConfig cfg;
+	cfg.initial = "none";
+	cfg.min_lead = 1e9;
+	cfg.threshold = 1e9;
+	std::vector<std::unique_ptr<Predictor>> c;
+	auto counted = std::make_unique<CountingCoin>(v);
+	*m = counted.get();
+	c.push_back(std::move(counted));
+	c.push_back(std::move(*make_predictor("none")));
+	return std::make_unique<ModelSelector>(std::move(c), cfg);
+}
+
+// Feeds v[from, to), each at its index as time.
+void feed_range(Predictor &p, const std::vector<Extent> &v, std::size_t from, std::size_t to)
+{
+	for (std::size_t i = from; i < to; ++i)
+		p.observe({i, v[i], Op::read, 4096});
+}
+
 TEST(Selector, UnderLoadCheapModelsAreScoredOnASampleTooAndStillWin)
 {
 	std::vector<Extent> v = random_extents(20000, 1 << 30);
@@ -401,44 +423,28 @@ TEST(Selector, UnderLoadCheapModelsAreScoredOnASampleTooAndStillWin)
 
 	// Without load, a cheap model in shadow predicts on every transition.
 	std::vector<Extent> w = random_extents(400, 1 << 30);
-	std::vector<std::unique_ptr<Predictor>> c2;
-	auto counted2 = std::make_unique<CountingCoin>(&w);
-	CountingCoin *m2 = counted2.get();
-	c2.push_back(std::move(counted2));
-	c2.push_back(std::move(*make_predictor("none")));
-	SelectorConfig cfg2;
-	cfg2.initial = "none";
-	cfg2.min_lead = 1e9; // never leaves "none": counted stays in shadow
-	cfg2.threshold = 1e9;
-	ModelSelector s2(std::move(c2), cfg2);
-	EXPECT_FALSE(s2.sample_all());
-	for (std::size_t i = 0; i < 200; ++i)
-		s2.observe({i, w[i], Op::read, 4096});
-	EXPECT_EQ(s2.active(), "none");
+	CountingCoin *m2;
+	auto s2 = behind_none(&w, &m2);
+	EXPECT_FALSE(s2->sample_all());
+	feed_range(*s2, w, 0, 200);
+	EXPECT_EQ(s2->active(), "none");
 	EXPECT_EQ(m2->predicts, 200u);
 	// Load comes: sampled from now on; load goes: every transition again.
-	s2.set_sample_all(true);
-	for (std::size_t i = 200; i < 300; ++i)
-		s2.observe({i, w[i], Op::read, 4096});
+	s2->set_sample_all(true);
+	feed_range(*s2, w, 200, 300);
 	EXPECT_LT(m2->predicts, 200u + 20u);
-	s2.set_sample_all(false);
+	s2->set_sample_all(false);
 	std::size_t before = m2->predicts;
-	for (std::size_t i = 300; i < 400; ++i)
-		s2.observe({i, w[i], Op::read, 4096});
+	feed_range(*s2, w, 300, 400);
 	EXPECT_EQ(m2->predicts - before, 100u);
-	EXPECT_EQ(s2.active(), "none");
+	EXPECT_EQ(s2->active(), "none");
 
 	// Stretched (a pool at 8 times its busy rate): a run per 1,024.
 	std::vector<Extent> x = random_extents(20480, 1 << 30);
-	std::vector<std::unique_ptr<Predictor>> c3;
-	auto counted3 = std::make_unique<CountingCoin>(&x);
-	CountingCoin *m3 = counted3.get();
-	c3.push_back(std::move(counted3));
-	c3.push_back(std::move(*make_predictor("none")));
-	ModelSelector s3(std::move(c3), cfg2);
-	s3.set_sample_all(true, 8);
-	for (std::size_t i = 0; i < x.size(); ++i)
-		s3.observe({i, x[i], Op::read, 4096});
+	CountingCoin *m3;
+	auto s3 = behind_none(&x, &m3);
+	s3->set_sample_all(true, 8);
+	feed(*s3, x);
 	EXPECT_GE(m3->predicts, 8u);  // about 20 runs
 	EXPECT_LE(m3->predicts, 40u);
 	EXPECT_LE(m3->observes, 16 * m3->predicts + 16);

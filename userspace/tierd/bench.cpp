@@ -35,7 +35,8 @@ using namespace dmtier;
 
 namespace {
 
-double cpu_s(clockid_t clk = CLOCK_PROCESS_CPUTIME_ID)
+// Seconds on clock clk (CPU time of the process by default).
+double clock_s(clockid_t clk = CLOCK_PROCESS_CPUTIME_ID)
 {
 	timespec ts;
 	clock_gettime(clk, &ts);
@@ -120,7 +121,7 @@ int main(int argc, char **argv)
 	double now_ms = 0;
 	std::uint64_t hot = std::max<std::uint64_t>(1, extents / 20);
 	const std::uint64_t step_ns = rate > 0 ? std::uint64_t(1e9 / rate) : 20000;
-	double c0 = cpu_s(), t0 = cpu_s(CLOCK_THREAD_CPUTIME_ID), w0 = cpu_s(CLOCK_MONOTONIC);
+	double c0 = clock_s(), t0 = clock_s(CLOCK_THREAD_CPUTIME_ID), w0 = clock_s(CLOCK_MONOTONIC);
 	timespec next;
 	clock_gettime(CLOCK_MONOTONIC, &next);
 	while (done < total) {
@@ -165,7 +166,7 @@ int main(int argc, char **argv)
 			}
 		}
 	}
-	double cpu = cpu_s() - c0, tcpu = cpu_s(CLOCK_THREAD_CPUTIME_ID) - t0, wall = cpu_s(CLOCK_MONOTONIC) - w0;
+	double cpu = clock_s() - c0, tcpu = clock_s(CLOCK_THREAD_CPUTIME_ID) - t0, wall = clock_s(CLOCK_MONOTONIC) - w0;
 	long rss_run = rss_bytes() - rss0;
 	double us = cpu * 1e6 / double(done);
 	std::printf("model %s, %u volumes x %" PRIu64 " mapped extents, %" PRIu64 " transitions\n", model.c_str(),
